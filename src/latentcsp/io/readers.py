@@ -1,0 +1,3 @@
+"""Imports every reader module so that each registers itself in READERS."""
+
+from . import extxyz  # noqa: F401

@@ -1,0 +1,305 @@
+"""The canonical crystal record: molecules under PBC, symmetry, Z, Z', density, hash.
+
+:func:`analyse` turns a :class:`~latentcsp.io.RawStructure` as a file states it
+into a :class:`Crystal`, or raises :class:`BadStructure` with a reason that the
+ingest writes to ``quarantine.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import spglib
+from ase.data import atomic_masses, chemical_symbols, covalent_radii
+from ase.neighborlist import primitive_neighbor_list
+
+from .io import RawStructure
+
+AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
+spglib.error.OLD_ERROR_HANDLING = False  # spglib raises SpglibError instead of returning None
+
+
+class BadStructure(ValueError):
+    """A structure that cannot enter a landscape; the message is the reason."""
+
+
+@dataclass
+class Options:
+    """Tolerances of the structure checks.
+
+    symprec: spglib symmetry tolerance, Å.
+    bond_tolerance: a bond is d < r_cov(i) + r_cov(j) + bond_tolerance, Å.
+    overlap_fraction: atoms closer than this fraction of r_cov(i) + r_cov(j) overlap.
+    hash_decimals: fractional coordinates are rounded to this many decimals in the hash.
+    """
+
+    symprec: float = 0.1
+    bond_tolerance: float = 0.4
+    overlap_fraction: float = 0.5
+    hash_decimals: int = 2
+
+
+@dataclass
+class Crystal:
+    """One validated crystal.
+
+    positions: (n, 3) Å, Cartesian, every molecule made whole (atoms may lie
+        outside the cell).
+    mol_ids: (n,) int, molecule index of each atom, 0..n_molecules-1.
+    canonical: (n,) int, for atoms of the symmetry-independent representative
+        molecules, the atom's index in the landscape's reference molecule;
+        -1 for every other atom (filled by :func:`assign_canonical_order`).
+    representatives: molecule indices, one per symmetry-independent molecule.
+    """
+
+    id: str
+    source: str
+    cell: np.ndarray
+    positions: np.ndarray
+    numbers: np.ndarray
+    mol_ids: np.ndarray
+    representatives: list[int]
+    spacegroup_number: int
+    spacegroup: str
+    spacegroup_stated: str | None
+    z: int
+    zprime: float
+    density: float
+    formula: str
+    molecule_key: str
+    hash: str
+    energy_raw: float | None = None
+    energy: float | None = None
+    properties: dict = field(default_factory=dict)
+    canonical: np.ndarray | None = None
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.numbers)
+
+    @property
+    def n_molecules(self) -> int:
+        return int(self.mol_ids.max()) + 1
+
+
+def formula_of(numbers: np.ndarray) -> str:
+    """Hill formula (C, H first, then alphabetical) of a set of atoms."""
+    counts = Counter(chemical_symbols[z] for z in numbers)
+    order = [e for e in ("C", "H") if e in counts] if "C" in counts else []
+    order += sorted(e for e in counts if e not in order)
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
+
+
+def _bonds(cell, positions, numbers, opts: Options):
+    """Covalent contacts under PBC: i, j, integer image shift S, distance d."""
+    radii = covalent_radii[numbers]
+    cutoff = 2 * radii.max() + opts.bond_tolerance
+    i, j, S, d = primitive_neighbor_list(
+        "ijSd", (True, True, True), cell, positions, cutoff, numbers=numbers
+    )
+    rsum = radii[i] + radii[j]
+    overlap = d < opts.overlap_fraction * rsum
+    if overlap.any():
+        k = int(np.argmax(overlap))
+        raise BadStructure(
+            f"overlapping atoms {chemical_symbols[numbers[i[k]]]}{i[k]} and "
+            f"{chemical_symbols[numbers[j[k]]]}{j[k]} at {d[k]:.3f} Å "
+            f"(< {opts.overlap_fraction} x covalent radii sum {rsum[k]:.2f} Å)"
+        )
+    bonded = d < rsum + opts.bond_tolerance
+    return i[bonded], j[bonded], S[bonded]
+
+
+def find_molecules(cell, positions, numbers, opts: Options | None = None):
+    """Covalent molecules under PBC, each made whole.
+
+    Returns (mol_ids (n,), unwrapped positions (n, 3) Å, bond list (m, 2)).
+    Raises BadStructure for overlapping atoms or an infinite covalent network.
+    """
+    opts = opts or Options()
+    cell = np.asarray(cell, float)
+    i, j, S = _bonds(cell, positions, numbers, opts)
+    n = len(numbers)
+    order = np.argsort(i, kind="stable")
+    i, j, S = i[order], j[order], S[order]
+    start = np.searchsorted(i, np.arange(n + 1))
+    mol_ids = np.full(n, -1, dtype=np.int64)
+    image = np.zeros((n, 3), dtype=np.int64)
+    n_mol = 0
+    for seed in range(n):
+        if mol_ids[seed] >= 0:
+            continue
+        mol_ids[seed] = n_mol
+        stack = [seed]
+        while stack:
+            a = stack.pop()
+            for k in range(start[a], start[a + 1]):
+                b, shift = j[k], image[a] + S[k]
+                if mol_ids[b] < 0:
+                    mol_ids[b] = n_mol
+                    image[b] = shift
+                    stack.append(b)
+                elif not np.array_equal(image[b], shift):
+                    raise BadStructure(
+                        f"atom {b} bonds to its own periodic image: an infinite covalent "
+                        "network, not a molecular crystal (or bond tolerance too large)"
+                    )
+        n_mol += 1
+    unwrapped = positions + image @ cell
+    keep = i < j
+    bonds = np.stack([i[keep], j[keep]], axis=1)
+    return mol_ids, unwrapped, bonds
+
+
+def molecule_graph(numbers: np.ndarray, bonds: np.ndarray, atoms: np.ndarray) -> nx.Graph:
+    """The bond graph of one molecule, nodes labelled by element, indexed 0..len(atoms)-1."""
+    local = {int(a): k for k, a in enumerate(atoms)}
+    g = nx.Graph()
+    for a, k in local.items():
+        g.add_node(k, element=int(numbers[a]))
+    for a, b in bonds:
+        if a in local and b in local:
+            g.add_edge(local[a], local[b])
+    return g
+
+
+def molecule_key(graph: nx.Graph) -> str:
+    """Formula plus a Weisfeiler-Lehman hash of the bond graph."""
+    numbers = np.array([graph.nodes[k]["element"] for k in graph.nodes])
+    wl = nx.weisfeiler_lehman_graph_hash(graph, node_attr="element", iterations=4)
+    return f"{formula_of(numbers)}:{wl[:12]}"
+
+
+def _symmetry(cell, positions, numbers, opts: Options):
+    frac = np.linalg.solve(np.asarray(cell).T, positions.T).T
+    try:
+        return spglib.get_symmetry_dataset((cell, frac % 1.0, numbers), symprec=opts.symprec)
+    except spglib.SpglibError as exc:
+        raise BadStructure(f"spglib found no symmetry at symprec {opts.symprec}: {exc}") from exc
+
+
+def content_hash(cell, positions, numbers, symprec: float = 0.1, decimals: int = 2) -> str:
+    """A name for the crystal, independent of file, atom order, origin and cell choice.
+
+    Computed on spglib's standardized primitive cell (lattice parameters rounded
+    to 0.01 Å and 0.1 degree), with the origin moved onto each atom of the
+    rarest element in turn and the lexicographically smallest rounded, sorted
+    coordinate table kept, so any origin shift gives the same hash.
+    """
+    frac = np.linalg.solve(np.asarray(cell).T, np.asarray(positions).T).T % 1.0
+    try:
+        lattice, sfrac, snum = spglib.standardize_cell((cell, frac, numbers), to_primitive=True, symprec=symprec)
+    except spglib.SpglibError:
+        lattice, sfrac, snum = np.asarray(cell), frac, np.asarray(numbers)
+    a, b, c = np.linalg.norm(lattice, axis=1)
+    ang = [
+        np.degrees(np.arccos(np.dot(lattice[p], lattice[q]) / (np.linalg.norm(lattice[p]) * np.linalg.norm(lattice[q]))))
+        for p, q in ((1, 2), (0, 2), (0, 1))
+    ]
+    params = np.round(np.r_[a, b, c], 2).tolist() + np.round(ang, 1).tolist()
+    counts = Counter(snum.tolist())
+    rare = min(counts, key=lambda z: (counts[z], z))
+    best = None
+    for origin in sfrac[snum == rare]:
+        shifted = np.round((sfrac - origin) % 1.0, decimals) % 1.0
+        table = sorted(zip(snum.tolist(), *np.round(shifted, decimals).T.tolist()))
+        if best is None or table < best:
+            best = table
+    text = repr((params, best))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _representatives(mol_ids, equivalent_atoms) -> list[int]:
+    """One molecule per symmetry-independent molecule (by spglib's atom orbits)."""
+    seen: dict[int, int] = {}
+    for m in range(int(mol_ids.max()) + 1):
+        key = int(equivalent_atoms[mol_ids == m].min())
+        seen.setdefault(key, m)
+    return sorted(seen.values())
+
+
+def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
+    """Validate one raw structure and derive molecules, symmetry, Z, Z', density, hash."""
+    opts = opts or Options()
+    cell = np.asarray(raw.cell, float)
+    numbers = np.asarray(raw.numbers, int)
+    if len(numbers) == 0:
+        raise BadStructure("no atoms")
+    volume = abs(np.linalg.det(cell))
+    if not np.isfinite(volume) or volume < 1.0:
+        raise BadStructure(f"degenerate cell (volume {volume:.3g} Å^3)")
+    if not np.all(np.isfinite(raw.positions)):
+        raise BadStructure("non-finite atomic coordinates")
+    mol_ids, unwrapped, bonds = find_molecules(cell, np.asarray(raw.positions, float), numbers, opts)
+    data = _symmetry(cell, unwrapped, numbers, opts)
+    reps = _representatives(mol_ids, np.asarray(data.equivalent_atoms))
+    n_mol = int(mol_ids.max()) + 1
+    n_ops = len(data.rotations)
+    n_std = len(data.std_types)
+    graph = molecule_graph(numbers, bonds, np.flatnonzero(mol_ids == reps[0]))
+    keys = {molecule_key(molecule_graph(numbers, bonds, np.flatnonzero(mol_ids == m))) for m in reps}
+    if len(keys) > 1:
+        raise BadStructure(f"more than one kind of molecule in the cell: {sorted(keys)}")
+    return Crystal(
+        id=raw.id,
+        source=raw.source,
+        cell=cell,
+        positions=unwrapped,
+        numbers=numbers,
+        mol_ids=mol_ids,
+        representatives=reps,
+        spacegroup_number=int(data.number),
+        spacegroup=str(data.international),
+        spacegroup_stated=raw.spacegroup,
+        z=int(round(n_mol * n_std / len(numbers))),
+        zprime=round(n_mol / n_ops, 3),
+        density=float(atomic_masses[numbers].sum() / volume * AMU_PER_A3_TO_G_PER_CM3),
+        formula=formula_of(numbers[mol_ids == reps[0]]),
+        molecule_key=molecule_key(graph),
+        hash=content_hash(cell, unwrapped, numbers, opts.symprec, opts.hash_decimals),
+        energy_raw=raw.energy,
+        properties=dict(raw.properties),
+    )
+
+
+def reference_graph(crystal: Crystal, opts: Options | None = None) -> nx.Graph:
+    """The bond graph of the crystal's first representative molecule."""
+    opts = opts or Options()
+    atoms = np.flatnonzero(crystal.mol_ids == crystal.representatives[0])
+    return _graph_of(crystal, atoms, opts)
+
+
+def _graph_of(crystal: Crystal, atoms: np.ndarray, opts: Options) -> nx.Graph:
+    pos, num = crystal.positions[atoms], crystal.numbers[atoms]
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    r = covalent_radii[num]
+    close = np.argwhere(np.triu(d < r[:, None] + r[None] + opts.bond_tolerance, 1))
+    g = nx.Graph()
+    for k, z in enumerate(num):
+        g.add_node(k, element=int(z))
+    g.add_edges_from(map(tuple, close))
+    return g
+
+
+def assign_canonical_order(crystal: Crystal, reference: nx.Graph, opts: Options | None = None) -> None:
+    """Fill ``crystal.canonical`` by matching each representative molecule to ``reference``.
+
+    Raises BadStructure when a representative is not isomorphic to the reference.
+    """
+    opts = opts or Options()
+    canonical = np.full(crystal.n_atoms, -1, dtype=np.int64)
+    match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
+    for m in crystal.representatives:
+        atoms = np.flatnonzero(crystal.mol_ids == m)
+        g = _graph_of(crystal, atoms, opts)
+        matcher = nx.algorithms.isomorphism.GraphMatcher(reference, g, node_match=match)
+        mapping = next(matcher.isomorphisms_iter(), None)
+        if mapping is None:
+            raise BadStructure(f"molecule {formula_of(crystal.numbers[atoms])} differs from the landscape's molecule")
+        for ref_index, local in mapping.items():
+            canonical[atoms[local]] = ref_index
+    crystal.canonical = canonical

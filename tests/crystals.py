@@ -1,0 +1,44 @@
+"""Small molecular crystals built by the tests themselves (no external files)."""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.spacegroup import crystal
+
+
+def co_crystal(spacegroup: int = 14, cellpar=(6.0, 7.0, 8.0, 90, 100, 90), shift=(0.0, 0.0, 0.0)) -> Atoms:
+    """A crystal of rigid CO molecules (C-O 1.13 Å) in a general position."""
+    c_frac = np.array([0.11, 0.23, 0.31]) + shift
+    probe = crystal(["C"], [c_frac], spacegroup=spacegroup, cellpar=cellpar)
+    o_cart = probe.cell.cartesian_positions([c_frac])[0] + np.array([1.13, 0.0, 0.0])
+    o_frac = probe.cell.scaled_positions(o_cart[None])[0]
+    return crystal(["C", "O"], [c_frac, o_frac], spacegroup=spacegroup, cellpar=cellpar)
+
+
+def methanol_like(spacegroup: int = 14, cellpar=(7.0, 6.5, 9.0, 90, 105, 90)) -> Atoms:
+    """A crystal of a rigid 6-atom CH3OH-like molecule in a general position (Z' = 1)."""
+    mol = np.array([
+        [0.0, 0.0, 0.0],      # C
+        [1.43, 0.0, 0.0],     # O
+        [-0.36, 1.03, 0.0],   # H
+        [-0.36, -0.51, 0.89],  # H
+        [-0.36, -0.51, -0.89],  # H
+        [1.75, 0.9, 0.0],     # H (hydroxyl)
+    ])
+    symbols = ["C", "O", "H", "H", "H", "H"]
+    probe = Atoms(cell=crystal(["C"], [[0, 0, 0]], spacegroup=1, cellpar=cellpar).cell)
+    origin = probe.cell.cartesian_positions([[0.2, 0.15, 0.27]])[0]
+    frac = probe.cell.scaled_positions(mol + origin)
+    return crystal(symbols, frac, spacegroup=spacegroup, cellpar=cellpar)
+
+
+def to_extxyz_frame(atoms: Atoms, name: str, energy: float | None, spacegroup: str | None = None) -> Atoms:
+    """A copy carrying the info keys our extxyz reader uses."""
+    out = atoms.copy()
+    out.info = {"name": name}
+    if energy is not None:
+        out.info["energy"] = energy
+    if spacegroup:
+        out.info["spacegroup"] = spacegroup
+    return out
