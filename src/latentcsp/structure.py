@@ -54,6 +54,7 @@ class Crystal:
         molecules, the atom's index in the landscape's reference molecule;
         -1 for every other atom (filled by :func:`assign_canonical_order`).
     representatives: molecule indices, one per symmetry-independent molecule.
+    molecule_classes: for each independent molecule, the molecules equivalent to it.
     """
 
     id: str
@@ -63,6 +64,7 @@ class Crystal:
     numbers: np.ndarray
     mol_ids: np.ndarray
     representatives: list[int]
+    molecule_classes: list[list[int]]
     spacegroup_number: int
     spacegroup: str
     spacegroup_stated: str | None
@@ -213,13 +215,12 @@ def content_hash(cell, positions, numbers, symprec: float = 0.1, decimals: int =
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _representatives(mol_ids, equivalent_atoms) -> list[int]:
-    """One molecule per symmetry-independent molecule (by spglib's atom orbits)."""
-    seen: dict[int, int] = {}
+def _molecule_classes(mol_ids, equivalent_atoms) -> list[list[int]]:
+    """Molecules grouped by symmetry equivalence (spglib's atom orbits), one list per independent molecule."""
+    classes: dict[int, list[int]] = {}
     for m in range(int(mol_ids.max()) + 1):
-        key = int(equivalent_atoms[mol_ids == m].min())
-        seen.setdefault(key, m)
-    return sorted(seen.values())
+        classes.setdefault(int(equivalent_atoms[mol_ids == m].min()), []).append(m)
+    return sorted(classes.values())
 
 
 def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
@@ -236,7 +237,8 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
         raise BadStructure("non-finite atomic coordinates")
     mol_ids, unwrapped, bonds = find_molecules(cell, np.asarray(raw.positions, float), numbers, opts)
     data = _symmetry(cell, unwrapped, numbers, opts)
-    reps = _representatives(mol_ids, np.asarray(data.equivalent_atoms))
+    classes = _molecule_classes(mol_ids, np.asarray(data.equivalent_atoms))
+    reps = [members[0] for members in classes]
     n_mol = int(mol_ids.max()) + 1
     n_ops = len(data.rotations)
     n_std = len(data.std_types)
@@ -252,6 +254,7 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
         numbers=numbers,
         mol_ids=mol_ids,
         representatives=reps,
+        molecule_classes=classes,
         spacegroup_number=int(data.number),
         spacegroup=str(data.international),
         spacegroup_stated=raw.spacegroup,
@@ -267,7 +270,7 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
 
 
 def reference_graph(crystal: Crystal, opts: Options | None = None) -> nx.Graph:
-    """The bond graph of the crystal's first representative molecule."""
+    """The bond graph of the crystal's first representative molecule (nodes carry 'pos', Å)."""
     opts = opts or Options()
     atoms = np.flatnonzero(crystal.mol_ids == crystal.representatives[0])
     return _graph_of(crystal, atoms, opts)
@@ -280,26 +283,80 @@ def _graph_of(crystal: Crystal, atoms: np.ndarray, opts: Options) -> nx.Graph:
     close = np.argwhere(np.triu(d < r[:, None] + r[None] + opts.bond_tolerance, 1))
     g = nx.Graph()
     for k, z in enumerate(num):
-        g.add_node(k, element=int(z))
+        g.add_node(k, element=int(z), pos=pos[k])
     g.add_edges_from(map(tuple, close))
     return g
 
 
-def assign_canonical_order(crystal: Crystal, reference: nx.Graph, opts: Options | None = None) -> None:
-    """Fill ``crystal.canonical`` by matching each representative molecule to ``reference``.
+MAX_ISOMORPHISMS = 5000
 
-    Raises BadStructure when a representative is not isomorphic to the reference.
+
+def kabsch_rmsd(a: np.ndarray, b: np.ndarray) -> float:
+    """RMSD (Å) of two (n, 3) point sets after the best proper rotation and translation."""
+    a, b = a - a.mean(0), b - b.mean(0)
+    u, s, vt = np.linalg.svd(a.T @ b)
+    s[-1] *= np.sign(np.linalg.det(u @ vt))
+    return float(np.sqrt(max((a * a).sum() + (b * b).sum() - 2 * s.sum(), 0.0) / len(a)))
+
+
+def _matches(reference: nx.Graph, graph: nx.Graph, tol: float = 0.05) -> list[dict[int, int]]:
+    """Graph isomorphisms reference -> graph within ``tol`` Å Kabsch RMSD (proper rotations) of the best.
+
+    Graph automorphisms (methyl hydrogens, ring flips) are told apart by the
+    rigid geometry.  At most MAX_ISOMORPHISMS candidates are compared.
+    """
+    match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
+    matcher = nx.algorithms.isomorphism.GraphMatcher(reference, graph, node_match=match)
+    ref_pos = np.array([reference.nodes[k]["pos"] for k in range(len(reference))])
+    scored = []
+    for n, mapping in enumerate(matcher.isomorphisms_iter()):
+        if n >= MAX_ISOMORPHISMS:
+            break
+        pos = np.array([graph.nodes[mapping[k]]["pos"] for k in range(len(reference))])
+        scored.append((kabsch_rmsd(ref_pos, pos), mapping))
+    if not scored:
+        return []
+    best = min(r for r, _ in scored)
+    return [m for r, m in scored if r <= best + tol]
+
+
+def contact_fingerprint(crystal: Crystal, cutoff: float = 5.0) -> np.ndarray:
+    """Per-atom sum of exp(-(d - 3 Å)) over atoms of other molecules within ``cutoff`` Å; shape (n,)."""
+    i, j, d = primitive_neighbor_list("ijd", (True, True, True), crystal.cell, crystal.positions, cutoff)
+    other = crystal.mol_ids[i] != crystal.mol_ids[j]
+    return np.bincount(i[other], weights=np.exp(-(d[other] - 3.0)), minlength=crystal.n_atoms)
+
+
+def assign_canonical_order(crystal: Crystal, reference: nx.Graph, opts: Options | None = None) -> None:
+    """Fill ``crystal.canonical`` (and choose ``representatives``) by matching to ``reference``.
+
+    A rigid molecule's own symmetry (a mirror plane, a two-fold axis) leaves
+    several labellings that fit the reference equally well, and each
+    symmetry-equivalent copy in the cell offers its own.  The labelling kept is
+    the one whose per-atom intermolecular contact fingerprint, read in
+    reference order, is smallest: labellings of crystallographically
+    equivalent atoms tie, so every copy and every file order of the same
+    crystal gives the same labels.  Raises BadStructure when a molecule is not
+    isomorphic to the reference.
     """
     opts = opts or Options()
     canonical = np.full(crystal.n_atoms, -1, dtype=np.int64)
-    match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
-    for m in crystal.representatives:
-        atoms = np.flatnonzero(crystal.mol_ids == m)
-        g = _graph_of(crystal, atoms, opts)
-        matcher = nx.algorithms.isomorphism.GraphMatcher(reference, g, node_match=match)
-        mapping = next(matcher.isomorphisms_iter(), None)
-        if mapping is None:
-            raise BadStructure(f"molecule {formula_of(crystal.numbers[atoms])} differs from the landscape's molecule")
-        for ref_index, local in mapping.items():
-            canonical[atoms[local]] = ref_index
+    fingerprint = contact_fingerprint(crystal)
+    reps = []
+    for members in crystal.molecule_classes:
+        best = None
+        for m in members:
+            atoms = np.flatnonzero(crystal.mol_ids == m)
+            candidates = _matches(reference, _graph_of(crystal, atoms, opts))
+            if not candidates:
+                raise BadStructure(f"molecule {formula_of(crystal.numbers[atoms])} differs from the landscape's molecule")
+            for mapping in candidates:
+                order = atoms[[mapping[k] for k in range(len(atoms))]]
+                key = tuple(np.round(fingerprint[order], 3))
+                if best is None or key < best[0]:
+                    best = (key, order, m)
+        _, order, m = best
+        reps.append(int(m))
+        canonical[order] = np.arange(len(order))
+    crystal.representatives = sorted(reps)
     crystal.canonical = canonical
