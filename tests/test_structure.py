@@ -95,3 +95,17 @@ def test_canonical_order_follows_the_bond_graph():
         elements = c.numbers[mask][order]
         ref_elements = [reference.nodes[k]["element"] for k in range(6)]
         assert list(elements) == ref_elements
+
+
+def test_site_symmetry_of_a_molecule_on_an_inversion_centre():
+    """An ethane-like centrosymmetric C2H2 molecule on the inversion centre of P-1 (Z' = 0.5)."""
+    from ase.spacegroup import crystal as build
+    cellpar = (6.0, 5.0, 6.0, 80, 95, 100)
+    probe = build(["C"], [[0, 0, 0]], spacegroup=1, cellpar=cellpar)
+    half = probe.cell.scaled_positions(np.array([[0.6, 0.0, 0.0], [1.65, 0.0, 0.0]]))
+    atoms = build(["C", "H"], half, spacegroup=2, cellpar=cellpar)
+    c = analyse(raw(atoms))
+    assert (c.spacegroup_number, c.zprime, c.n_molecules) == (2, 0.5, 1)
+    assert c.site_symmetries == ["-1"]
+    general = analyse(raw(methanol_like()))
+    assert general.site_symmetries == ["1"]

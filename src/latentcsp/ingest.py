@@ -178,6 +178,7 @@ def manifest(crystals: list[Crystal]) -> pd.DataFrame:
         "spacegroup_stated": [c.spacegroup_stated or "" for c in crystals],
         "z": [c.z for c in crystals],
         "zprime": [c.zprime for c in crystals],
+        "site_symmetry": [" ".join(c.site_symmetries) for c in crystals],
         "density": [round(c.density, 5) for c in crystals],
         "n_atoms": [c.n_atoms for c in crystals],
         "hash": [c.hash for c in crystals],

@@ -35,7 +35,7 @@ import pandas as pd
 
 MANIFEST_COLUMNS = [
     "id", "source", "energy", "rel_energy", "spacegroup_number", "spacegroup",
-    "spacegroup_stated", "z", "zprime", "density", "n_atoms", "hash",
+    "spacegroup_stated", "z", "zprime", "site_symmetry", "density", "n_atoms", "hash",
 ]
 QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
 
@@ -127,5 +127,5 @@ def read_structures(path: str | os.PathLike) -> StructureSet:
 
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """A landscape's manifest, ids as strings."""
-    return pd.read_csv(path, dtype={"id": str, "spacegroup_stated": str, "hash": str}, keep_default_na=False,
+    return pd.read_csv(path, dtype={"id": str, "spacegroup_stated": str, "hash": str, "site_symmetry": str}, keep_default_na=False,
                        na_values={"energy": [""], "rel_energy": [""]})

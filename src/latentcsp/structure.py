@@ -55,6 +55,7 @@ class Crystal:
         -1 for every other atom (filled by :func:`assign_canonical_order`).
     representatives: molecule indices, one per symmetry-independent molecule.
     molecule_classes: for each independent molecule, the molecules equivalent to it.
+    site_symmetries: point-group symbol of each independent molecule's site ('1': general).
     """
 
     id: str
@@ -65,6 +66,7 @@ class Crystal:
     mol_ids: np.ndarray
     representatives: list[int]
     molecule_classes: list[list[int]]
+    site_symmetries: list[str]
     spacegroup_number: int
     spacegroup: str
     spacegroup_stated: str | None
@@ -223,6 +225,20 @@ def _molecule_classes(mol_ids, equivalent_atoms) -> list[list[int]]:
     return sorted(classes.values())
 
 
+def site_symmetry(cell, positions, atoms: np.ndarray, rotations, translations, tol: float = 0.05) -> str:
+    """Point-group symbol of the operations mapping one molecule onto itself ('1' = general position).
+
+    atoms: indices of the molecule's atoms in the whole (unwrapped) positions.
+    """
+    centroid = np.linalg.solve(np.asarray(cell).T, positions[atoms].mean(axis=0))
+    stabiliser = []
+    for R, t in zip(rotations, translations):
+        shift = R @ centroid + t - centroid
+        if np.all(np.abs(shift - np.round(shift)) < tol):
+            stabiliser.append(R)
+    return str(spglib.get_pointgroup(np.array(stabiliser, dtype=int))[0]).strip()
+
+
 def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
     """Validate one raw structure and derive molecules, symmetry, Z, Z', density, hash."""
     opts = opts or Options()
@@ -239,6 +255,8 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
     data = _symmetry(cell, unwrapped, numbers, opts)
     classes = _molecule_classes(mol_ids, np.asarray(data.equivalent_atoms))
     reps = [members[0] for members in classes]
+    sites = [site_symmetry(cell, unwrapped, np.flatnonzero(mol_ids == m), data.rotations, data.translations)
+             for m in reps]
     n_mol = int(mol_ids.max()) + 1
     n_ops = len(data.rotations)
     n_std = len(data.std_types)
@@ -255,6 +273,7 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
         mol_ids=mol_ids,
         representatives=reps,
         molecule_classes=classes,
+        site_symmetries=sites,
         spacegroup_number=int(data.number),
         spacegroup=str(data.international),
         spacegroup_stated=raw.spacegroup,
