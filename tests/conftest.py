@@ -1,8 +1,12 @@
 """Shared fixtures."""
 
-from pathlib import Path
+import os
 
-import pytest
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # two BLAS threads on a 2-core CI stall each other
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -11,9 +11,9 @@ import re
 
 import pandas as pd
 
-#: The seed's ten most common space groups for organic molecules, in its order:
-#: P21/c, P212121, P-1, P21, Pbca, C2/c, Pna21, Cc, Pca21, C2.
-TOP10 = (14, 19, 2, 4, 61, 15, 33, 9, 29, 5)
+
+from .symmetry import TOP10
+
 COMBINED = "all"
 GROUP_COLUMNS = ["window", "group", "spacegroup_number", "id"]
 

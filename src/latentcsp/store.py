@@ -129,3 +129,12 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """A landscape's manifest, ids as strings."""
     return pd.read_csv(path, dtype={"id": str, "spacegroup_stated": str, "hash": str, "site_symmetry": str}, keep_default_na=False,
                        na_values={"energy": [""], "rel_energy": [""]})
+
+
+def read_matrix(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(ids (N,), X (N, D) float32, parameter record) of a descriptor file
+    (``results/{landscape}/descriptors/{set}/{spacegroup}.h5``)."""
+    import json
+
+    with h5py.File(path, "r") as h5:
+        return h5["ids"].asstr()[:], h5["X"][:], json.loads(h5.attrs["record"])

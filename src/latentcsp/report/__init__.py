@@ -1,0 +1,1 @@
+"""Figures and tables of the report, from the pipeline's own outputs."""

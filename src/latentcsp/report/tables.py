@@ -1,0 +1,115 @@
+"""The seed report's tables, gathered from the per-group analysis outputs.
+
+* Table 1: structures (and PCA eigenvalues) per landscape and energy window.
+* Table 2: true degrees of freedom of a rigid molecule per space group.
+* Table 3: components for 80 % of the variance per group and window, beside
+  the DoF, the elbow and every intrinsic-dimension estimate; one block per
+  descriptor set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .. import symmetry
+from ..select import slug
+from ..symmetry import TOP10
+
+ANALYSIS_PATH = re.compile(r"(?P<landscape>[^/]+)/analysis/(?P<dset>[^/]+)/(?P<window>[^/]+)/(?P<group>[^/]+)/pca\.json$")
+
+
+def _group_order(group: str) -> tuple:
+    """Seed order for the top-10 groups, then others alphabetically, 'all' last."""
+    top = [slug(symmetry.spacegroup_symbol(n)) for n in TOP10]
+    if group == "all":
+        return (2, 0, "")
+    return (0, top.index(group), "") if group in top else (1, 0, group)
+
+
+def collect(pca_files: list[str | Path]) -> pd.DataFrame:
+    """One row per analysed group with the numbers of Table 3."""
+    rows = []
+    for path in map(Path, pca_files):
+        m = ANALYSIS_PATH.search(path.as_posix())
+        if m is None:
+            raise ValueError(f"not an analysis output path: {path}")
+        pca = json.loads(path.read_text())
+        ids = json.loads((path.parent / "id.json").read_text())
+        row = {**m.groupdict(), "n": pca["dedup"]["n_input"], "n_unique": pca["dedup"]["n_kept"],
+               "rank": pca["rank"], "dof": pca["dof"].get("total"),
+               "dof_assumption": pca["dof"].get("assumption", ""),
+               "elbow": pca["elbow"]}
+        for key, value in pca["n_components"].items():
+            row[f"n{round(float(key) * 100):d}"] = value
+        for name, est in ids.get("estimators", {}).items():
+            row[name] = est.get("dimension")
+            lo, hi = est.get("ci_low"), est.get("ci_high")
+            row[f"{name}_ci"] = "" if lo is None or hi is None else f"{lo:.1f}-{hi:.1f}"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["_order"] = table.group.map(_group_order)
+    table["_w"] = table.window.astype(float)
+    table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
+    return table.reset_index(drop=True)
+
+
+def table1(manifests: dict[str, pd.DataFrame], groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Structures per landscape and window: all of them, and those in the selected space groups."""
+    rows = []
+    for name, man in manifests.items():
+        g = groups[name]
+        for window in sorted(g.window.unique(), key=float):
+            selected = g[(g.window == window) & (g.group == "all")]
+            rows.append({"landscape": name, "window": window,
+                         "n_structures": int((man.rel_energy <= float(window) + 1e-9).sum()),
+                         "n_selected": len(selected),
+                         "n_spacegroups": int(g[(g.window == window) & (g.group != "all")].group.nunique())})
+    return pd.DataFrame(rows)
+
+
+def table2(numbers: list[int]) -> pd.DataFrame:
+    """DoF of a rigid molecule in a general position (Z' = 1) per space group."""
+    rows = []
+    for n in numbers:
+        d = symmetry.describe_dof(n)
+        rows.append({"spacegroup": d["symbol"], "number": n, "crystal_system": d["crystal_system"],
+                     "lattice": d["lattice"], "rotations": d["rotations"], "translations": d["translations"],
+                     "polar": d["polar"], "dof": d["total"]})
+    return pd.DataFrame(rows)
+
+
+def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
+    """Markdown blocks, one per descriptor set: groups down, landscape x window across."""
+    out = []
+    for dset, sub in table.groupby("dset", sort=False):
+        pivot = sub.pivot_table(index="group", columns=["landscape", "window"], values=threshold, aggfunc="first")
+        elbow = sub.pivot_table(index="group", columns=["landscape", "window"], values="elbow", aggfunc="first")
+        cells = (pivot.astype("Int64").astype(str) + " (" + elbow.astype("Int64").astype(str) + ")").replace("<NA> (<NA>)", "—")
+        cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
+        dof = sub.groupby("group").dof.first()
+        cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
+        cells = cells.loc[sorted(cells.index, key=_group_order)]
+        out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
+                   + cells.reset_index().to_markdown(index=False))
+    return "\n\n".join(out)
+
+
+def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
+    """Markdown: each group's DoF, n80, elbow and intrinsic-dimension estimates (with CI)."""
+    cols = ["landscape", "window", "group", "n_unique", "dof", "n80", "elbow"]
+    out = []
+    for dset, sub in table.groupby("dset", sort=False):
+        show = sub[cols].copy()
+        for name in estimators:
+            if name in sub:
+                est = sub[name].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+                ci = sub.get(f"{name}_ci", pd.Series("", index=sub.index)).fillna("")
+                show[name] = est + ci.map(lambda c: f" [{c}]" if c else "")
+        out.append(f"### Descriptor set `{dset}`: dimension estimates\n\n" + show.to_markdown(index=False))
+    return "\n\n".join(out)

@@ -1,0 +1,95 @@
+"""The analysis stage of one group and the summary tables and figures built from it."""
+
+import json
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from latentcsp.analysis.group import AnalysisConfig, degrees_of_freedom, run
+from latentcsp.report.summary import build
+
+
+def _write_descriptors(path, ids, X):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as h5:
+        h5["ids"] = np.array(ids, dtype=object).astype(h5py.string_dtype())
+        h5["X"] = X.astype(np.float32)
+        h5.attrs["record"] = json.dumps({"name": "t"})
+
+
+def _landscape(tmp_path, rank=3, n=60, seed=0):
+    """A landscape whose P21/c group lies on a rank-3 linear subspace of a 40-d space, plus 2 duplicates."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, rank))
+    X = latent @ rng.normal(size=(rank, 40)) + 1e-6 * rng.normal(size=(n, 40))
+    X[-2:] = X[:2] + 1e-9  # near-duplicates of the first two
+    ids = [f"s{k}" for k in range(n)]
+    energy = np.linspace(0, 9, n)
+    manifest = pd.DataFrame({"id": ids, "rel_energy": energy, "density": 1.3, "spacegroup_number": 14,
+                             "spacegroup": "P2_1/c", "zprime": 1.0, "site_symmetry": "1",
+                             "prop_type": ["known"] + ["unknown"] * (n - 1)})
+    root = tmp_path / "results" / "toy"
+    root.mkdir(parents=True)
+    manifest.to_csv(root / "manifest.csv", index=False)
+    groups = pd.DataFrame({"window": "10", "group": "P21_c", "spacegroup_number": 14, "id": ids})
+    groups = pd.concat([groups, groups.assign(group="all", spacegroup_number=0)])
+    groups.to_csv(root / "groups.csv", index=False)
+    _write_descriptors(root / "descriptors" / "set" / "P21_c.h5", ids, X)
+    return root
+
+
+def test_group_analysis_counts_rank_duplicates_and_dof(tmp_path):
+    root = _landscape(tmp_path)
+    cfg = AnalysisConfig(standardize=False, thresholds=(0.8, 0.999), n_boot=4, min_size=20,
+                         estimators=("TwoNN", "lPCA"))
+    out = root / "analysis" / "set" / "10" / "P21_c"
+    line = run([root / "descriptors" / "set" / "P21_c.h5"], root / "groups.csv", root / "manifest.csv",
+               "10", "P21_c", out, cfg)
+    pca = json.loads((out / "pca.json").read_text())
+    assert pca["dedup"]["n_removed"] == 2 and pca["n_samples"] == 58
+    assert pca["n_components"]["0.999"] == 3  # rank-3 data
+    assert pca["n_components"]["0.8"] <= 3
+    assert pca["dof"]["total"] == 10 and "general position" in pca["dof"]["assumption"]
+    ids = json.loads((out / "id.json").read_text())
+    assert ids["estimators"]["lPCA"]["status"] == "ok"
+    assert 2 <= ids["estimators"]["lPCA"]["dimension"] <= 4
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 58 and scores.known.sum() == 1
+    assert np.isclose(scores.PC1.var(ddof=1), pca["eigenvalues"][0], rtol=1e-3)
+    assert "DoF=10" in line
+
+
+def test_dof_of_a_group_on_an_inversion_centre():
+    rows = pd.DataFrame({"spacegroup_number": [2, 2, 2], "zprime": [0.5] * 3, "site_symmetry": ["-1"] * 3})
+    dof = degrees_of_freedom(rows)
+    assert dof["total"] == 6 + 3 + 0 - 0  # triclinic lattice + rotations, no translations on -1
+    mixed = pd.DataFrame({"spacegroup_number": [14, 2], "zprime": [1.0, 1.0], "site_symmetry": ["1", "1"]})
+    assert degrees_of_freedom(mixed)["total"] == 12
+
+
+def test_summary_tables_match_the_json_and_figures_exist(tmp_path):
+    root = _landscape(tmp_path)
+    cfg = AnalysisConfig(n_boot=2, estimators=("TwoNN", "MLE"), min_size=20)
+    pcas = []
+    for group in ("P21_c", "all"):
+        out = root / "analysis" / "set" / "10" / group
+        run([root / "descriptors" / "set" / "P21_c.h5"], root / "groups.csv", root / "manifest.csv",
+            "10", group, out, cfg)
+        pcas.append(str(out / "pca.json"))
+    written = build(tmp_path / "results", pcas, tmp_path / "summary", ["TwoNN", "MLE"])
+    t3 = pd.read_csv(tmp_path / "summary" / "table3_dimensions.csv")
+    for _, row in t3.iterrows():
+        pca = json.loads((root / "analysis" / "set" / "10" / row.group / "pca.json").read_text())
+        ids = json.loads((root / "analysis" / "set" / "10" / row.group / "id.json").read_text())
+        assert row.n80 == pca["n_components"]["0.8"] and row.elbow == pca["elbow"]
+        assert row.TwoNN == pytest.approx(ids["estimators"]["TwoNN"]["dimension"])
+    t1 = pd.read_csv(tmp_path / "summary" / "table1_counts.csv")
+    assert t1.n_selected.tolist() == [60]
+    t2 = pd.read_csv(tmp_path / "summary" / "table2_dof.csv")
+    assert t2.set_index("spacegroup").dof.to_dict() == {"P2_1/c": 10}
+    md = (tmp_path / "summary" / "summary.md").read_text()
+    assert "Table 3" in md and "P21_c" in md
+    pngs = [p for p in written if p.suffix == ".png"]
+    assert len(pngs) == 2 and all(p.stat().st_size > 5000 for p in pngs)
