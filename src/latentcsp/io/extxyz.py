@@ -4,6 +4,14 @@ Energy from the frame's info dict (``energy``) or its calculator; space group
 from ``info['spacegroup']``; the id from ``info['name']`` (or ``id``), else
 ``<file stem>-<frame index>``.  Other scalar info entries are kept as
 properties.
+
+A stated space group that no symbol table knows is rejected; the number of
+one that is known is kept as ``properties['spacegroup_number_stated']``.
+
+Frames are split by their atom-count lines and parsed one at a time, so a bad
+frame (non-numeric field, missing lattice, truncated) is rejected with its
+line and the frames after it are still read.  A count line that is not an
+integer ends the file (nothing after it can be framed).
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from ase.io.extxyz import read_xyz
+from ase.data import atomic_numbers
+from ase.io.extxyz import key_val_str_to_dict, read_xyz
 
 from . import RawStructure, Rejected, register
+from .cif import resolve_spacegroup
 
 _SKIP = {"energy", "spacegroup", "name", "id", "pbc", "unit_cell"}
 
@@ -39,48 +49,152 @@ def _stem(path: str) -> str:
 
 def _energy(atoms) -> float | None:
     if "energy" in atoms.info:
-        return float(atoms.info["energy"])
+        value = atoms.info["energy"]
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"non-numeric energy {value!r}") from None
     if atoms.calc is not None:
         try:
             return float(atoms.get_potential_energy())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a calculator without an energy
             return None
     return None
 
 
+def _frames(lines: list[str]) -> Iterator[tuple[int, int, str | None]]:
+    """(first line index, stop index, error or None) of every frame."""
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        head = lines[i].strip()
+        try:
+            n = int(head)
+        except ValueError:
+            yield i, len(lines), f"atom count line {head[:40]!r} is not an integer"
+            return
+        stop = i + 2 + n
+        if stop > len(lines):
+            yield i, len(lines), f"truncated frame: {n} atoms announced, {max(len(lines) - i - 2, 0)} lines left"
+            return
+        yield i, stop, None
+        i = stop
+
+
+class _Frame:
+    """What the reader needs of one frame: info, cell, positions, numbers (and an ASE calc, if any)."""
+
+    __slots__ = ("info", "cell", "positions", "numbers", "calc")
+
+    def __init__(self, info, cell, positions, numbers, calc=None):
+        self.info, self.cell, self.positions, self.numbers, self.calc = info, cell, positions, numbers, calc
+
+    def get_potential_energy(self):
+        return self.calc.get_potential_energy()
+
+
+def _fast_frame(lines: list[str], lo: int, hi: int) -> _Frame | None:
+    """Parse a frame with species and pos columns directly; None when it needs ASE's reader."""
+    info = key_val_str_to_dict(lines[lo + 1])
+    lattice = info.pop("Lattice", None)
+    props = info.pop("Properties", "species:S:1:pos:R:3")
+    if lattice is None:
+        return None
+    fields = props.split(":")
+    cols, at = {}, 0
+    for name, kind, width in zip(fields[0::3], fields[1::3], fields[2::3]):
+        cols[name] = (at, kind, int(width))
+        at += int(width)
+    if "species" not in cols or "pos" not in cols or cols["pos"][1] != "R" or cols["pos"][2] != 3:
+        return None
+    rows = [ln.split() for ln in lines[lo + 2:hi]]
+    if any(len(r) != at for r in rows):
+        raise ValueError(f"atom lines must have {at} columns ({props})")
+    n = len(rows)
+    ps = cols["pos"][0]
+    try:
+        positions = np.array([r[ps:ps + 3] for r in rows], dtype=float).reshape(n, 3)
+    except ValueError:
+        bad = next(t for r in rows for t in r[ps:ps + 3] if not _is_float(t))
+        raise ValueError(f"non-numeric position {bad!r}") from None
+    sp = cols["species"][0]
+    try:
+        numbers = np.array([atomic_numbers[r[sp].capitalize()] for r in rows], dtype=int)
+    except KeyError as exc:
+        raise ValueError(f"unknown element {exc.args[0]!r}") from None
+    cell = np.asarray(lattice, dtype=float).reshape(3, 3).T  # ASE parses Lattice column-major
+    return _Frame(info, cell, positions, numbers)
+
+
+def _is_float(tok: str) -> bool:
+    try:
+        float(tok)
+        return True
+    except ValueError:
+        return False
+
+
+def _ase_frame(lines: list[str], lo: int, hi: int) -> _Frame:
+    atoms = next(read_xyz(io.StringIO("\n".join(lines[lo:hi]) + "\n"), index=0))
+    cell = np.array(atoms.cell[:], dtype=float) if atoms.cell.rank == 3 else None
+    return _Frame(dict(atoms.info), cell, atoms.get_positions(), atoms.get_atomic_numbers(), atoms.calc)
+
+
 @register("extxyz")
-def read_extxyz(path: str) -> Iterator[RawStructure | Rejected]:
+def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every frame of an extended XYZ file."""
     with _open_text(path) as handle:
         text = handle.read()
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
-    frames = read_xyz(io.StringIO(text), index=slice(None))
+    lines = text.splitlines()
     stem = _stem(path)
-    index = -1
-    while True:
-        index += 1
+    seen: dict[str, int] = {}
+    for index, (lo, hi, error) in enumerate(_frames(lines)):
+        fallback = f"{stem}-{index}"
+        if error is not None:
+            yield Rejected(path, fallback, error, lo + 1)
+            return
         try:
-            atoms = next(frames)
-        except StopIteration:
-            return
-        except Exception as exc:
-            yield Rejected(path, f"{stem}-{index}", f"unreadable frame: {exc}")
-            return
-        ident = str(atoms.info.get("name", atoms.info.get("id", f"{stem}-{index}")))
-        if not atoms.cell.rank == 3:
-            yield Rejected(path, ident, "frame has no 3-d lattice")
+            frame = _fast_frame(lines, lo, hi) or _ase_frame(lines, lo, hi)
+        except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad text
+            yield Rejected(path, fallback, f"unreadable frame: {exc}", lo + 1)
             continue
-        props = {k: v for k, v in atoms.info.items() if k not in _SKIP and np.ndim(v) == 0}
-        sg = atoms.info.get("spacegroup")
+        ident = str(frame.info.get("name", frame.info.get("id", fallback)))
+        if ident in seen:
+            yield Rejected(path, ident, f"duplicate id: frame of line {seen[ident]} has the same id", lo + 1)
+            continue
+        seen[ident] = lo + 1
+        if frame.cell is None or abs(np.linalg.det(frame.cell)) < 1e-6:
+            yield Rejected(path, ident, "frame has no 3-d lattice", lo + 1)
+            continue
+        if not np.isfinite(frame.positions).all() or not np.isfinite(frame.cell).all():
+            yield Rejected(path, ident, "non-numeric (nan/inf) position or lattice value", lo + 1)
+            continue
+        try:
+            energy = _energy(frame)
+        except ValueError as exc:
+            yield Rejected(path, ident, str(exc), lo + 1)
+            continue
+        props = {k: v for k, v in frame.info.items() if k not in _SKIP and np.ndim(v) == 0}
+        sg = frame.info.get("spacegroup")
+        if sg is not None:
+            resolved = resolve_spacegroup(str(sg))
+            if resolved is None:
+                yield Rejected(path, ident, f"unknown space-group symbol {str(sg)!r}", lo + 1)
+                continue
+            props["spacegroup_number_stated"] = resolved.number
         yield RawStructure(
             id=ident,
             source=path,
-            cell=np.array(atoms.cell[:], dtype=float),
-            positions=atoms.get_positions(),
-            numbers=atoms.get_atomic_numbers(),
-            energy=_energy(atoms),
+            cell=frame.cell,
+            positions=frame.positions,
+            numbers=frame.numbers,
+            energy=energy,
             spacegroup=None if sg is None else str(sg),
             properties=props,
+            line=lo + 1,
         )

@@ -1,3 +1,3 @@
 """Imports every reader module so that each registers itself in READERS."""
 
-from . import extxyz  # noqa: F401
+from . import asedb, chemiscope, cif, extxyz, res  # noqa: F401

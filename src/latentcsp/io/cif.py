@@ -1,0 +1,714 @@
+"""CIF landscapes: one crystal per data block, symmetry expanded.
+
+Parsing is gemmi's (``gemmi.cif``, C++), the symmetry expansion is ours:
+
+* Symmetry operators come from ``_space_group_symop_operation_xyz`` /
+  ``_symmetry_equiv_pos_as_xyz`` and are parsed with *float* translations, so
+  the odd origins that pymatgen writes (``-z+593/813``) survive: gemmi's
+  operator parser refuses them (denominators must divide 24), and gemmi's
+  small-structure reader and ASE's CIF reader over-expand such files (13 of
+  the Genarris 3 CIFs, by 2-3x with ASE).  Near-duplicate operators (within
+  2e-3) are one; the list must form a group.  Without operators the group comes from the
+  Hall symbol, the H-M symbol, or the IT number (in that order).
+* Each site's images closer than :data:`MERGE_TOL` Å are one atom (special
+  positions).  Where a site's image count exceeds its stated
+  ``_atom_site_symmetry_multiplicity``, or the cell holds more atoms than the
+  stated formula, the images are re-merged at the wider tolerances of
+  :data:`WIDER_TOLS` until they agree; ``properties['merge_tol']`` then says
+  which tolerance was needed.
+* The expanded composition must equal ``_chemical_formula_sum`` (per cell, as
+  pymatgen writes it, or per formula unit times ``_cell_formula_units_Z``, as
+  the CSD writes it), else ``_chemical_formula_moiety`` likewise.  A mismatch
+  that no tolerance repairs is rejected with both compositions.
+
+Rejected (the rest of the file still yields): empty file, CIF syntax errors
+such as truncation (per block: a broken block does not take its neighbours
+with it), missing or non-numeric cell or coordinates, unknown element,
+unknown space-group symbol, unparseable symmetry operator or operators that
+do not form a group, partial occupancy (``_atom_site_occupancy`` off 1 by
+more than :data:`OCC_TOL`), composition mismatch, duplicate block name.
+
+Ids: the file stem when the file holds one crystal block (Genarris, CSD
+downloads: the side tables use the stem), else the block name.  The block
+name is kept in ``properties['block']``.
+
+The crystallographic helpers here (:func:`parse_symop`, :func:`cell_matrix`,
+:func:`resolve_spacegroup`, :func:`expand_sites`) are shared with the .res
+reader.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import gemmi
+import numpy as np
+
+from . import RawStructure, Rejected, register
+
+#: Images of one site closer than this (Å) are one atom on a special position.
+#: Real distinct images of a site are >= ~0.7 Å apart (H across a mirror);
+#: pymatgen's rational-approximation origins leave up to ~0.008 Å of noise.
+MERGE_TOL = 0.05
+#: Wider merge tolerances (Å) tried, in order, when the stated multiplicity or
+#: formula says a site was over-expanded.
+WIDER_TOLS = (0.1, 0.2, 0.35, 0.5)
+#: Occupancies below ``1 - OCC_TOL`` are partial.
+OCC_TOL = 0.01
+
+_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
+              "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
+_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz",
+               "_space_group_symop.operation_xyz", "_symmetry_equiv.pos_as_xyz")
+_HM_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M",
+            "_space_group.name_H-M_alt", "_space_group_name_H-M")
+_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
+_NUMBER_TAGS = ("_space_group_IT_number", "_symmetry_Int_Tables_number",
+                "_space_group.IT_number")
+#: Per-structure energy tags some CSP codes add (none is standard CIF).
+ENERGY_TAGS = ("_csp_energy", "_lattice_energy", "_energy", "_total_energy")
+_CRYSTAL_TAG_PREFIXES = ("_cell_", "_atom_site_", "_symmetry_", "_space_group")
+
+
+# --------------------------------------------------------------------------
+# crystallographic helpers (shared with res.py)
+# --------------------------------------------------------------------------
+
+_TOKENS = re.compile(r"[+-]|[^+-]+")
+_COEF_AXIS = re.compile(r"^(\d*\.?\d*(?:/\d+)?)\*?([xyz])$")
+
+
+@lru_cache(maxsize=8192)
+def parse_symop(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Parse ``'-x+1/2, y, -z+593/813'`` into (rotation, translation).
+
+    Returns the 3x3 rotation (row-major, 9 floats) and the translation (3
+    floats), exact fractions converted to float.  Accepts SHELX forms
+    (``1/2+X``, ``0.5-y``), quotes and spaces.  Raises ValueError.
+    """
+    s = text.strip().strip("'\"").replace(" ", "").replace("\t", "").lower()
+    parts = s.split(",")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"not a symmetry operator: {text!r}")
+    rot = [0.0] * 9
+    tra = [0.0, 0.0, 0.0]
+    for row, part in enumerate(parts):
+        sign, pending, terms = 1, False, 0
+        for tok in _TOKENS.findall(part):
+            if tok in "+-":
+                if pending:
+                    raise ValueError(f"not a symmetry operator: {text!r}")
+                sign, pending = (-1 if tok == "-" else 1), True
+                continue
+            m = _COEF_AXIS.match(tok)
+            try:
+                if m:
+                    coef = float(Fraction(m.group(1))) if m.group(1) else 1.0
+                    rot[row * 3 + "xyz".index(m.group(2))] += sign * coef
+                else:
+                    tra[row] += sign * float(Fraction(tok))
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"not a symmetry operator: {text!r}") from None
+            sign, pending, terms = 1, False, terms + 1
+        if pending or not terms:
+            raise ValueError(f"not a symmetry operator: {text!r}")
+    if abs(np.linalg.det(np.array(rot).reshape(3, 3))) < 0.5:
+        raise ValueError(f"singular symmetry operator: {text!r}")
+    return tuple(rot), tuple(tra)
+
+
+def _is_known(r, t, rots, trans, tol: float = 2e-3) -> bool:
+    """Whether (r, t) repeats a listed operator (translations equal modulo 1 within ``tol``)."""
+    for r2, t2 in zip(rots, trans):
+        if all(abs(a - b) < 1e-6 for a, b in zip(r, r2)) and \
+                all(abs((a - b + 0.5) % 1.0 - 0.5) < tol for a, b in zip(t, t2)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=2048)
+def ops_arrays(symops: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations (m, 3, 3) and translations (m, 3) of a tuple of xyz strings.
+
+    Duplicate operators (same rotation, same translation modulo 1 within
+    2e-3, as files with rational-approximation origins need) are dropped;
+    the identity is added when missing.  Raises ValueError, also when the
+    operators do not form a group.
+    """
+    rots, trans = [], []
+    for text in ("x,y,z",) + tuple(symops):
+        r, t = parse_symop(text)
+        if not _is_known(r, t, rots, trans):
+            rots.append(r)
+            trans.append(t)
+    R = np.array(rots, dtype=float).reshape(-1, 3, 3)
+    T = np.array(trans, dtype=float).reshape(-1, 3)
+    _check_group(R, T)
+    R.setflags(write=False)
+    T.setflags(write=False)
+    return R, T
+
+
+def _rotation_keys(R: np.ndarray) -> np.ndarray:
+    """One int64 per integer rotation matrix (entries -4..4)."""
+    Ri = np.rint(R).reshape(len(R), 9).astype(np.int64)
+    return ((np.clip(Ri, -4, 4) + 4) * (9 ** np.arange(9, dtype=np.int64))).sum(axis=1)
+
+
+def _check_group(R: np.ndarray, T: np.ndarray, tol: float = 2e-3) -> None:
+    """Raise ValueError unless the operators are closed under composition (modulo lattice translations)."""
+    m = len(R)
+    if m == 1:
+        return
+    if not np.allclose(R, np.rint(R), atol=1e-6) or np.abs(np.rint(R)).max() > 4:
+        raise ValueError("symmetry operators with non-integer rotations in the cell's basis")
+    keys = _rotation_keys(R)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    prod_r = np.einsum("aij,bjk->abik", R, R).reshape(-1, 3, 3)
+    prod_t = (np.einsum("aij,bj->abi", R, T) + T[:, None, :]).reshape(-1, 3)
+    pk = _rotation_keys(prod_r)
+    lo = np.searchsorted(sorted_keys, pk, side="left")
+    hi = np.searchsorted(sorted_keys, pk, side="right")
+    found = np.zeros(len(pk), dtype=bool)
+    for offset in range(int((hi - lo).max()) if len(pk) else 0):
+        idx = lo + offset
+        valid = idx < hi
+        cand = order[np.minimum(idx, m - 1)]
+        d = prod_t - T[cand]
+        d -= np.round(d)
+        found |= valid & (np.abs(d) < tol).all(axis=1)
+    if not found.all():
+        raise ValueError(f"the {m} symmetry operators do not form a group (incomplete or inconsistent list)")
+
+
+def cell_matrix(a: float, b: float, c: float, alpha: float, beta: float, gamma: float) -> np.ndarray:
+    """Lattice vectors as rows (Å), ASE's convention: a along x, b in the xy plane.
+
+    Raises ValueError for non-positive lengths or impossible angles.
+    """
+    if min(a, b, c) <= 0 or not all(0 < x < 180 for x in (alpha, beta, gamma)):
+        raise ValueError(f"impossible cell {a} {b} {c} {alpha} {beta} {gamma}")
+    al, be, ga = np.radians([alpha, beta, gamma])
+    ca, cb, cg, sg = np.cos(al), np.cos(be), np.cos(ga), np.sin(ga)
+    # exact zeros for right angles, as ASE does
+    ca, cb, cg = (0.0 if abs(x - 90.0) < 1e-10 else v for x, v in ((alpha, ca), (beta, cb), (gamma, cg)))
+    sg = 1.0 if abs(gamma - 90.0) < 1e-10 else sg
+    cy = (ca - cb * cg) / sg
+    cz2 = 1.0 - cb * cb - cy * cy
+    if cz2 <= 1e-10:
+        raise ValueError(f"impossible cell angles {alpha} {beta} {gamma}")
+    return np.array([[a, 0.0, 0.0], [b * cg, b * sg, 0.0], [c * cb, c * cy, c * np.sqrt(cz2)]])
+
+
+def _normal_symbol(symbol: str) -> str:
+    s = symbol.strip().strip("'\"").strip()
+    return re.sub(r"\s+", " ", s)
+
+
+@lru_cache(maxsize=1024)
+def resolve_spacegroup(symbol: str) -> "gemmi.SpaceGroup | None":
+    """gemmi's space group for a stated H-M, Hall or number string, or None.
+
+    Tolerates the common variants: ``P2_1/c``, ``P2(1)/n``, ``P 21/c``,
+    ``P 1 21/c 1``, ``Cmce``/``Cmca``, ``R-3:H``, ``14``, Hall ``-P 2ybc``.
+    """
+    s = _normal_symbol(symbol)
+    if not s or s in ("?", "."):
+        return None
+    if s.isdigit():
+        n = int(s)
+        return gemmi.SpaceGroup(n) if 1 <= n <= 230 else None
+    candidates = [s, re.sub(r"_(\d)", r"\1", s), re.sub(r"\((\d)\)", r"\1", s)]
+    candidates.append(re.sub(r"\((\d)\)", r"\1", candidates[1]))
+    candidates += [c.replace(" ", "") for c in candidates]
+    candidates += [c[:1].upper() + c[1:].lower() for c in candidates]
+    for cand in candidates:
+        try:
+            sg = gemmi.find_spacegroup_by_name(cand)
+        except Exception:
+            sg = None
+        if sg is not None:
+            return sg
+    try:  # a Hall symbol
+        return gemmi.find_spacegroup_by_ops(gemmi.symops_from_hall(s))
+    except Exception:
+        return None
+
+
+def spacegroup_symops(sg: "gemmi.SpaceGroup") -> tuple[str, ...]:
+    """All operators (centring included) of a gemmi space group, as xyz strings."""
+    return tuple(op.triplet() for op in sg.operations())
+
+
+@lru_cache(maxsize=64)
+def _earlier(m: int) -> np.ndarray:
+    """(m, m) bool, [i, j] true for i < j."""
+    mask = np.triu(np.ones((m, m), dtype=bool), k=1)
+    mask.setflags(write=False)
+    return mask
+
+
+def expand_sites(frac: np.ndarray, R: np.ndarray, T: np.ndarray, lattice: np.ndarray,
+                 tol: float = MERGE_TOL, multiplicity: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply every operator to every site and merge coincident images.
+
+    frac: (n, 3) fractional coordinates of the asymmetric-unit sites.
+    R, T: (m, 3, 3), (m, 3) operators forming a group (identity first).
+    lattice: (3, 3) rows, Å, for distances.
+    multiplicity: (n,) stated site multiplicities (0 = unknown) or None: a
+        site with more images than stated is re-merged at :data:`WIDER_TOLS`.
+
+    Returns (positions (N, 3) fractional in [0, 1), site index (N,), the merge
+    tolerance used per site (n,)).  Each kept image is the first of its
+    cluster in operator order, so the written site itself is kept exactly.
+
+    Because the operators form a group, two images of a site coincide only if
+    some non-identity image coincides with the site itself; only such sites
+    (and sites whose stated multiplicity is below m) need the pairwise merge.
+    """
+    n, m = len(frac), len(R)
+    img = np.einsum("mij,nj->nmi", R, frac) + T[None, :, :]
+    img -= np.floor(img)
+    img[img >= 1.0] -= 1.0
+    used = np.full(n, tol)
+    if m == 1:
+        return img.reshape(n, 3), np.arange(n), used
+    d0 = img[:, 1:, :] - img[:, :1, :]
+    d0 -= np.round(d0)
+    c0 = d0 @ lattice
+    special = ((c0 * c0).sum(axis=2) < tol * tol).any(axis=1)
+    if multiplicity is not None:
+        special |= (multiplicity > 0) & (multiplicity < m)
+    if not special.any():
+        return img.reshape(n * m, 3), np.repeat(np.arange(n), m), used
+    keep = np.ones((n, m), dtype=bool)
+    earlier = _earlier(m)
+    for s in np.nonzero(special)[0]:
+        d = img[s][:, None, :] - img[s][None, :, :]
+        d -= np.round(d)
+        c = d @ lattice
+        dist = np.sqrt((c * c).sum(axis=2))
+        k = ~((dist < tol) & earlier).any(axis=0)
+        stated = 0 if multiplicity is None else int(multiplicity[s])
+        if stated > 0 and k.sum() > stated:
+            for wider in WIDER_TOLS:
+                k2 = ~((dist < wider) & earlier).any(axis=0)
+                if k2.sum() <= stated:
+                    k, used[s] = k2, wider
+                    break
+        keep[s] = k
+    sites = np.repeat(np.arange(n), m).reshape(n, m)
+    return img[keep], sites[keep], used
+
+
+# --------------------------------------------------------------------------
+# chemistry helpers
+# --------------------------------------------------------------------------
+
+_ELEMENT_RE = re.compile(r"([A-Z][a-z]?)\s*(\d+(?:\.\d+)?)?")
+_TWO_LETTER_UPPER = {"CL", "BR", "SI", "SE", "NA", "MG", "AL", "LI", "ZN", "CU", "FE", "CO", "NI", "MN", "CR"}
+
+
+@lru_cache(maxsize=4096)
+def element_number(symbol: str) -> int:
+    """Atomic number of a type symbol or site label ('C', 'Cl1-', 'O2-', 'CL3', 'H12A', 'D'); 0 if unknown."""
+    m = re.match(r"[A-Za-z]+", symbol.strip().strip("'\""))
+    if not m:
+        return 0
+    letters = m.group(0)
+    if letters.upper() in ("D", "T"):
+        return 1
+    two = letters[:2]
+    if len(two) == 2 and ((two[1].islower()) or two.upper() in _TWO_LETTER_UPPER):
+        z = gemmi.Element(two.capitalize()).atomic_number
+        if z:
+            return z
+    return gemmi.Element(letters[0].upper()).atomic_number
+
+
+@lru_cache(maxsize=1024)
+def _formula_items(text: str) -> tuple[tuple[str, float], ...]:
+    total: Counter = Counter()
+    for part in text.split(","):
+        part = part.strip()
+        mult = 1.0
+        m = re.match(r"^(\d+(?:\.\d+)?)\s*\((.*)\)\s*$", part)
+        if m:
+            mult, part = float(m.group(1)), m.group(2)
+        for el, n in _ELEMENT_RE.findall(part):
+            if el == "D":
+                el = "H"
+            total[el] += mult * (float(n) if n else 1.0)
+    return tuple(sorted(total.items()))
+
+
+def formula_counts(text: str) -> Counter:
+    """Element counts of a formula ('C9 H8 O4', 'H32 C36 O16', '2(C3 H2 N4 O4), H2 O')."""
+    return Counter(dict(_formula_items(text)))
+
+
+def composition_matches(counts: Counter, formula: Counter, z: float | None) -> bool:
+    """True when ``counts`` is the formula (per cell) or Z times it (per formula unit).
+
+    Without Z, any positive integer multiple of the formula matches.
+    """
+    if not formula or set(counts) != set(formula):
+        return False
+    ratios = [counts[e] / formula[e] for e in formula if formula[e] > 0]
+    if not ratios:
+        return False
+    ratio = ratios[0]
+    if not all(math.isclose(r, ratio, rel_tol=1e-6) for r in ratios):
+        return False
+    if z:
+        return math.isclose(ratio, 1.0, rel_tol=1e-6) or math.isclose(ratio, z, rel_tol=1e-6)
+    return ratio >= 1 - 1e-9 and math.isclose(ratio, round(ratio), rel_tol=1e-6)
+
+
+def formula_string(counts: Counter) -> str:
+    """Hill-order formula of element counts ('C9H8O4')."""
+    order = sorted(counts, key=lambda e: (0 if e == "C" else 1 if e == "H" else 2, e))
+    if "C" not in counts:
+        order = sorted(counts)
+    return "".join(f"{e}{int(counts[e]) if float(counts[e]).is_integer() else counts[e]}" for e in order)
+
+
+_SYMBOLS = [gemmi.Element(z).name if z else "X" for z in range(119)]
+
+
+def _counts(numbers: np.ndarray) -> Counter:
+    return Counter({_SYMBOLS[z]: float(c) for z, c in Counter(numbers.tolist()).items()})
+
+
+# --------------------------------------------------------------------------
+# the reader
+# --------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A block that cannot become a structure: args = (reason, line or None)."""
+
+
+def _floats(values: list[str]) -> np.ndarray:
+    try:
+        return np.array(values, dtype=float)
+    except ValueError:
+        return np.array([gemmi.cif.as_number(v) for v in values], dtype=float)
+
+
+def _first(block: "gemmi.cif.Block", tags) -> str | None:
+    for tag in tags:
+        v = block.find_value(tag)
+        if v is not None:
+            s = gemmi.cif.as_string(v).strip()
+            if s not in ("", "?", "."):
+                return s
+    return None
+
+
+def _values(block: "gemmi.cif.Block", tags) -> list[str]:
+    for tag in tags:
+        table = block.find([tag])
+        if len(table):
+            return [gemmi.cif.as_string(v) for v in table.column(0)]
+    return []
+
+
+def _is_crystal_block(block: "gemmi.cif.Block") -> bool:
+    if block.find_value("_cell_length_a") is not None or len(block.find("_atom_site_", ["label"])):
+        return True
+    for item in block:
+        tags = [item.pair[0]] if item.pair is not None else (item.loop.tags if item.loop is not None else [])
+        if any(t.lower().startswith(_CRYSTAL_TAG_PREFIXES) for t in tags):
+            return True
+    return False
+
+
+def _symmetry(block) -> tuple[tuple[str, ...], str | None, int | None]:
+    """(operators as xyz strings, stated symbol, stated number)."""
+    hm = _first(block, _HM_TAGS)
+    hall = _first(block, _HALL_TAGS)
+    num_text = _first(block, _NUMBER_TAGS)
+    number = None
+    if num_text is not None:
+        try:
+            number = int(float(num_text))
+        except ValueError:
+            raise _Bad(f"non-numeric space-group number {num_text!r}") from None
+    stated_sg = None
+    if hm is not None:
+        stated_sg = resolve_spacegroup(hm)
+        if stated_sg is None:
+            raise _Bad(f"unknown space-group symbol {hm!r}")
+    symops = tuple(_values(block, _SYMOP_TAGS))
+    if not symops and hall is not None:
+        try:
+            symops = tuple(op.triplet() for op in gemmi.symops_from_hall(hall))
+        except Exception:  # noqa: BLE001 - gemmi raises RuntimeError/ValueError
+            raise _Bad(f"unknown Hall symbol {hall!r} and no symmetry operators") from None
+    if not symops:
+        sg = stated_sg
+        if sg is None and number is not None:
+            if not 1 <= number <= 230:
+                raise _Bad(f"space-group number {number} out of range and no symmetry operators")
+            sg = gemmi.SpaceGroup(number)
+        symops = spacegroup_symops(sg) if sg is not None else ()  # nothing stated: P1
+    if number is None and stated_sg is not None:
+        number = stated_sg.number
+    return symops, hm, number
+
+
+_SITE_EXTRA = ["?label", "?type_symbol", "?occupancy", "?symmetry_multiplicity", "?calc_flag"]
+
+
+def _column(table, i: int) -> list[str] | None:
+    return list(table.column(i)) if table.has_column(i) else None
+
+
+def _block_structure(block, path: str, ident: str, lines, line: int | None) -> RawStructure:
+    """One data block as a RawStructure; raises _Bad.  ``lines()`` gives the file's lines (for errors)."""
+    cellpar = []
+    for tag in _CELL_TAGS:
+        v = block.find_value(tag)
+        if v is None:
+            raise _Bad(f"missing {tag}", _line_of(lines, line, tag))
+        x = gemmi.cif.as_number(v)
+        if not math.isfinite(x):
+            raise _Bad(f"non-numeric {tag} {gemmi.cif.as_string(v)!r}", _line_of(lines, line, tag))
+        cellpar.append(x)
+    try:
+        lattice = cell_matrix(*cellpar)
+    except ValueError as exc:
+        raise _Bad(str(exc), _line_of(lines, line, "_cell_length_a")) from None
+
+    symops, hm, number = _symmetry(block)
+    try:
+        R, T = ops_arrays(symops)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+    cart = False
+    table = block.find("_atom_site_", ["fract_x", "?fract_y", "?fract_z"] + _SITE_EXTRA)
+    if not len(table):
+        table = block.find("_atom_site_", ["Cartn_x", "?Cartn_y", "?Cartn_z"] + _SITE_EXTRA)
+        cart = True
+    if not len(table):
+        raise _Bad("no atom sites (_atom_site_fract_x)")
+    xs, ys, zs, labels, types, occ_text, mult_text, flags = (_column(table, i) for i in range(8))
+    if ys is None or zs is None:
+        raise _Bad("no complete set of atom coordinates (_atom_site_fract_x/y/z)")
+    n = len(xs)
+    names = labels or types or [f"site{i + 1}" for i in range(n)]
+    coords = np.stack([_floats(xs), _floats(ys), _floats(zs)], axis=1)
+    if not np.isfinite(coords).all():
+        i = int(np.nonzero(~np.isfinite(coords).all(axis=1))[0][0])
+        bad = (xs, ys, zs)[int(np.nonzero(~np.isfinite(coords[i]))[0][0])][i]
+        raise _Bad(f"non-numeric coordinate {bad!r} of site {names[i]}", _line_of(lines, line, names[i]))
+    if cart:
+        coords = np.linalg.solve(lattice.T, coords.T).T
+
+    symbols = types or labels
+    if symbols is None:
+        raise _Bad("no _atom_site_type_symbol or _atom_site_label to name the elements")
+    numbers = np.array([element_number(s) for s in symbols], dtype=int)
+    if flags is not None:  # dummy atoms are not atoms
+        real = np.array([f.lower() not in ("dum", "dummy") for f in flags])
+        if not real.all():
+            coords, numbers = coords[real], numbers[real]
+            names = [x for x, r in zip(names, real) if r]
+            occ_text = None if occ_text is None else [x for x, r in zip(occ_text, real) if r]
+            mult_text = None if mult_text is None else [x for x, r in zip(mult_text, real) if r]
+    if (numbers == 0).any():
+        i = int(np.nonzero(numbers == 0)[0][0])
+        raise _Bad(f"unknown element {symbols[i]!r} of site {names[i]}", _line_of(lines, line, names[i]))
+
+    if occ_text is not None:
+        occ = _floats([("1" if o in ("?", ".") else o) for o in occ_text])
+        if not np.isfinite(occ).all():
+            i = int(np.nonzero(~np.isfinite(occ))[0][0])
+            raise _Bad(f"non-numeric occupancy {occ_text[i]!r} of site {names[i]}", _line_of(lines, line, names[i]))
+        partial = np.nonzero(np.abs(occ - 1.0) > OCC_TOL)[0]
+        if len(partial):
+            i = int(partial[0])
+            more = f" (and {len(partial) - 1} more sites)" if len(partial) > 1 else ""
+            raise _Bad(f"partial occupancy: site {names[i]} occupancy {occ_text[i]}{more}",
+                       _line_of(lines, line, names[i]))
+
+    mult = None
+    if mult_text is not None:
+        mult = _floats(mult_text)
+        mult = np.where(np.isfinite(mult), mult, 0).astype(int)
+
+    z_text = _first(block, ("_cell_formula_units_Z",))
+    z = None
+    if z_text is not None:
+        z = gemmi.cif.as_number(z_text)
+        if not math.isfinite(z):
+            raise _Bad(f"non-numeric _cell_formula_units_Z {z_text!r}", _line_of(lines, line, "_cell_formula_units_Z"))
+    formula_tag = "_chemical_formula_sum"
+    formula_text = _first(block, (formula_tag,))
+    if formula_text is None:
+        formula_tag = "_chemical_formula_moiety"
+        formula_text = _first(block, (formula_tag,))
+    formula = formula_counts(formula_text) if formula_text else Counter()
+
+    frac, site, used = expand_sites(coords, R, T, lattice, MERGE_TOL, mult)
+    counts = _counts(numbers[site])
+    if formula and not composition_matches(counts, formula, z):
+        fixed = False
+        if sum(counts.values()) > sum(formula.values()) * (z or 1):  # over-expanded: merge wider
+            for wider in WIDER_TOLS:
+                f2, s2, u2 = expand_sites(coords, R, T, lattice, wider, mult)
+                c2 = _counts(numbers[s2])
+                if composition_matches(c2, formula, z):
+                    frac, site, used, counts, fixed = f2, s2, u2, c2, True
+                    break
+        if not fixed:
+            raise _Bad(f"expanded composition {formula_string(counts)} ({int(sum(counts.values()))} atoms, "
+                       f"{len(R)} symmetry operators) does not match {formula_tag} {formula_text!r}"
+                       + (f" (per cell or x Z={z:g})" if z else ""))
+    tol_used = float(used.max()) if len(used) else MERGE_TOL
+
+    props: dict = {"block": block.name}
+    if z is not None:
+        props["z_stated"] = int(z) if float(z).is_integer() else float(z)
+    if number is not None:
+        props["spacegroup_number_stated"] = number
+    if tol_used > MERGE_TOL:
+        props["merge_tol"] = tol_used
+    energy = None
+    for tag in ENERGY_TAGS:
+        v = block.find_value(tag)
+        if v is not None and gemmi.cif.as_string(v).strip() not in ("?", "."):
+            e = gemmi.cif.as_number(v)
+            if not math.isfinite(e):
+                raise _Bad(f"non-numeric {tag} {gemmi.cif.as_string(v)!r}", _line_of(lines, line, tag))
+            energy = float(e)
+            props["energy_tag"] = tag
+            break
+    stated = hm if hm is not None else (str(number) if number is not None else None)
+    return RawStructure(
+        id=ident, source=path, cell=lattice, positions=frac @ lattice, numbers=numbers[site],
+        energy=energy, spacegroup=stated, properties=props, line=line)
+
+
+def _line_of(lines, start: int | None, token: str) -> int | None:
+    """1-based line, at or after ``start``, of the first line holding ``token`` as a word.
+
+    ``lines`` is a callable returning the file's lines (split only on error).
+    """
+    if start is None:
+        return None
+    all_lines = lines() if callable(lines) else lines
+    for i in range(start - 1, len(all_lines)):
+        if token in all_lines[i].split():
+            return i + 1
+    return start
+
+
+def _headers(text: str) -> list[tuple[str, int, int]]:
+    """(block name, 1-based line, char offset) of every ``data_`` header at a line start."""
+    out = []
+    pos, line, counted = 0, 1, 0
+    while True:
+        i = text.find("data_", pos)
+        if i < 0:
+            break
+        pos = i + 5
+        j = i - 1
+        while j >= 0 and text[j] in " \t":
+            j -= 1
+        if j >= 0 and text[j] not in "\r\n":
+            continue
+        line += text.count("\n", counted, i)
+        counted = i
+        end = i + 5
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        out.append((text[i + 5:end], line, j + 1))
+    return out
+
+
+def _stem(path: str) -> str:
+    name = Path(path).name
+    return name[:-4] if name.lower().endswith(".cif") else name
+
+
+@register("cif")
+def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
+    """Yield every crystal block of a CIF file (see the module docstring)."""
+    with open(path, "rb") as handle:
+        text = handle.read().decode("utf-8", errors="replace")
+    if not text.strip():
+        yield Rejected(path, None, "empty file")
+        return
+    headers = _headers(text)
+    split: list[str] = []
+
+    def lines() -> list[str]:
+        if not split:
+            split.extend(text.splitlines())
+        return split
+
+    # parse the whole document; on a syntax error parse block by block so that
+    # one broken (e.g. truncated) block does not take the others with it
+    chunks: list[tuple] = []  # (block or None, name, line, error or None)
+    try:
+        doc = gemmi.cif.read_string(text)
+        by_order = len(headers) == len(doc)
+        for i, block in enumerate(doc):
+            ln = headers[i][1] if by_order else None
+            chunks.append((block, block.name, ln, None))
+    except Exception as whole_exc:  # noqa: BLE001 - gemmi raises ValueError/RuntimeError
+        if not headers:
+            yield Rejected(path, _stem(path), f"CIF syntax error: {_gemmi_message(whole_exc)}",
+                           _gemmi_line(whole_exc, 1))
+            return
+        bounds = [h[2] for h in headers] + [len(text)]
+        for (name, ln, _), lo, hi in zip(headers, bounds, bounds[1:]):
+            try:
+                sub = gemmi.cif.read_string(text[lo:hi])
+                chunks.append((sub[0], name, ln, None))
+            except Exception as exc:  # noqa: BLE001
+                hint = " (truncated file?)" if hi == len(text) else ""
+                chunks.append((None, name, _gemmi_line(exc, ln),
+                               f"CIF syntax error in block data_{name}: {_gemmi_message(exc)}{hint}"))
+    crystal = [c for c in chunks if c[0] is None or _is_crystal_block(c[0])]
+    if not crystal:
+        yield Rejected(path, _stem(path), "no crystal data blocks (no _cell_ or _atom_site_ items)", 1)
+        return
+    single = len(crystal) == 1
+    seen: dict[str, int | None] = {}
+    for block, name, ln, error in crystal:
+        ident = _stem(path) if single else name
+        if error is not None:
+            yield Rejected(path, ident, error, ln)
+            continue
+        if ident in seen:
+            yield Rejected(path, ident, f"duplicate id: block data_{name} repeats the block of line {seen[ident]}", ln)
+            continue
+        seen[ident] = ln
+        try:
+            yield _block_structure(block, path, ident, lines, ln)
+        except _Bad as bad:
+            where = bad.args[1] if len(bad.args) > 1 and bad.args[1] is not None else ln
+            yield Rejected(path, ident, f"block data_{name}: {bad.args[0]}", where)
+
+
+def _gemmi_message(exc: Exception) -> str:
+    return re.sub(r"^string:\d+(:\d+)?(\(\d+\))?:?\s*", "", str(exc))
+
+
+def _gemmi_line(exc: Exception, offset: int | None) -> int | None:
+    m = re.match(r"^string:(\d+)", str(exc))
+    if not m:
+        return offset
+    return int(m.group(1)) + (offset or 1) - 1
