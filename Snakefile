@@ -14,8 +14,13 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/descriptors.smk"
+include: "workflow/rules/analysis.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:
     input:
-        expand("results/{landscape}/groups.csv", landscape=LANDSCAPES),
+        "results/summary/summary.md",

@@ -55,6 +55,53 @@ def cmd_select(args) -> None:
           file=sys.stderr)
 
 
+def cmd_descriptors(args) -> None:
+    import numba
+    import pandas as pd
+
+    from .descriptors.stage import Communicator, DescriptorSet, compute_group
+    from .store import read_structures
+
+    if args.threads:
+        numba.set_num_threads(args.threads)
+    comm = Communicator(args.mpi)
+    groups = pd.read_csv(args.groups, dtype={"id": str, "window": str})
+    ids = list(dict.fromkeys(groups.id[groups.group == args.group]))
+    if not ids:
+        sys.exit(f"latentcsp descriptors: group {args.group!r} is not in {args.groups}")
+    structures = read_structures(args.structures).subset(ids)
+    dset = DescriptorSet(args.set_name, **args.set)
+    label = f"descriptors {args.set_name}/{args.group}" + (f" rank {comm.rank}/{comm.size}" if comm.size > 1 else "")
+    try:
+        report = compute_group(structures, dset, args.out, args.cache_dir, args.chunk, comm, label)
+    except ValueError as exc:
+        sys.exit(f"latentcsp descriptors: {exc}")
+    if report is not None:
+        print(report.line(label), file=sys.stderr)
+
+
+def cmd_analyse(args) -> None:
+    import pandas as pd
+
+    from .analysis.group import AnalysisConfig, run
+    from .report.figures import pc_map, save
+
+    cfg = AnalysisConfig.from_config(args.settings)
+    line = run(args.descriptors, args.groups, args.manifest, args.window, args.group, args.outdir, cfg)
+    scores = pd.read_csv(args.outdir / "scores.csv")
+    landscape, dset = (args.outdir.parts[-5], args.outdir.parts[-3]) if len(args.outdir.parts) >= 5 else ("", "")
+    title = f"{landscape} {args.group}, lowest {args.window} kJ/mol ({dset})"
+    save(pc_map(scores, title), args.outdir / "pcmap")
+    print(line, file=sys.stderr)
+
+
+def cmd_summary(args) -> None:
+    from .report.summary import build
+
+    written = build(args.results, args.pca, args.out, args.estimators)
+    print(f"summary: {len(written)} files in {args.out}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="latentcsp",
@@ -81,6 +128,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help='top10, all, or a JSON list of symbols/numbers')
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("descriptors", help="ANI-style symmetry-function vectors of one space-group group (HDF5)",
+                       description="Run under `mpiexec -n N latentcsp descriptors --mpi ...` to split the "
+                                   "structures across N ranks (balanced by atom count).")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--groups", required=True, type=Path, help="groups.csv of the landscape")
+    p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
+    p.add_argument("--set-name", required=True, help="descriptor set name")
+    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--cache-dir", type=Path, default=None, help="content-addressed cache (default: none)")
+    p.add_argument("--chunk", type=int, default=512, help="structures per chunk (memory bound)")
+    p.add_argument("--threads", type=int, default=0, help="numba threads per rank (default: numba's)")
+    p.add_argument("--mpi", action="store_true", help="split the work across MPI ranks (mpi4py)")
+    p.set_defaults(func=cmd_descriptors)
+
+    p = sub.add_parser("analyse", help="PCA spectrum, intrinsic dimension and PC map of one group")
+    p.add_argument("--descriptors", required=True, nargs="+", type=Path, help="descriptor files holding the group")
+    p.add_argument("--groups", required=True, type=Path)
+    p.add_argument("--manifest", required=True, type=Path)
+    p.add_argument("--window", required=True, help="energy window as in groups.csv, e.g. 10")
+    p.add_argument("--group", required=True, help="space-group slug or 'all'")
+    p.add_argument("--settings", type=_json, default={}, help="the analysis config section, JSON")
+    p.add_argument("--outdir", required=True, type=Path)
+    p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser("summary", help="the seed's tables and figures from every analysed group")
+    p.add_argument("--results", required=True, type=Path, help="the results folder")
+    p.add_argument("--pca", required=True, nargs="+", help="every pca.json to gather")
+    p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_summary)
     return parser
 
 

@@ -32,3 +32,46 @@ def landscape_files(wildcards):
 def _exists(source):
     import glob, os
     return os.path.exists(source) or bool(glob.glob(source, recursive=True))
+
+
+DESCRIPTOR_SETS = config["descriptors"]["sets"]
+MIN_GROUP_SIZE = config["min_group_size"]
+
+
+def _groups(landscape):
+    """groups.csv of a landscape (after the select checkpoint has run)."""
+    import pandas as pd
+
+    path = checkpoints.select.get(landscape=landscape).output[0]
+    return pd.read_csv(path, dtype={"id": str, "window": str, "group": str})
+
+
+def spacegroups_of(landscape):
+    """Space-group slugs present in the landscape's selected groups (descriptor fan-out)."""
+    return sorted(set(_groups(landscape).group) - {"all"})
+
+
+def analysed_groups(landscape):
+    """(window, group) pairs with at least min_group_size structures (analysis fan-out)."""
+    sizes = _groups(landscape).groupby(["window", "group"]).size()
+    return [key for key, n in sizes.items() if n >= MIN_GROUP_SIZE]
+
+
+def descriptor_files(wildcards):
+    """Every per-space-group descriptor file of a landscape and set."""
+    return expand(
+        "results/{landscape}/descriptors/{dset}/{spacegroup}.h5",
+        landscape=wildcards.landscape,
+        dset=wildcards.dset,
+        spacegroup=spacegroups_of(wildcards.landscape),
+    )
+
+
+def all_analyses(wildcards):
+    """pca.json of every analysed group of every landscape and descriptor set."""
+    return [
+        f"results/{landscape}/analysis/{dset}/{window}/{group}/pca.json"
+        for landscape in LANDSCAPES
+        for dset in DESCRIPTOR_SETS
+        for window, group in analysed_groups(landscape)
+    ]

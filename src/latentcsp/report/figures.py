@@ -27,11 +27,15 @@ def save(fig, stem: str | Path) -> list[Path]:
     return paths
 
 
-def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int = 60):
+def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int | None = None):
     """Seed Figure 4: eigenvalues of every group on one plot (left) and cumulative variance (right).
 
-    spectra: group name -> pca.json content.
+    spectra: group name -> pca.json content.  max_components defaults to a
+    little past the largest 80 % count, at least 30.
     """
+    if max_components is None:
+        n80 = [p["n_components"].get("0.8") or 0 for p in spectra.values()]
+        max_components = max(30, int(1.15 * max(n80, default=0)) + 2)
     fig, (ax, cum) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = plt.cm.tab20(np.linspace(0, 1, max(len(spectra), 2)))
     for colour, (group, pca) in zip(colours, spectra.items()):
@@ -62,8 +66,9 @@ def pc_map(scores: pd.DataFrame, title: str, colour_by: str = "rel_energy"):
     fig.colorbar(sc, ax=axes[0], label="relative energy / kJ mol$^{-1}$")
     local = scores.local_id if "local_id" in scores else pd.Series(np.nan, index=scores.index)
     if local.notna().any():
-        sc2 = axes[1].scatter(scores.PC1, scores.PC2, c=local, cmap="plasma", s=14)
-        fig.colorbar(sc2, ax=axes[1], label="local intrinsic dimension")
+        lo, hi = np.nanpercentile(local, [5, 95])
+        sc2 = axes[1].scatter(scores.PC1, scores.PC2, c=local, cmap="plasma", s=14, vmin=lo, vmax=hi)
+        fig.colorbar(sc2, ax=axes[1], label="local intrinsic dimension (5-95 % range)", extend="both")
     else:
         axes[1].text(0.5, 0.5, "local ID not estimated\n(group too small)", ha="center", transform=axes[1].transAxes)
     known = scores.get("known", pd.Series(False, index=scores.index)).astype(bool)

@@ -1,0 +1,401 @@
+"""Neighbour search under periodic boundary conditions (numba kernels).
+
+Exact for any cell: triclinic, strongly skewed, and cells narrower than the
+cutoff (an atom may then see many images of every atom, itself included).  No
+minimum-image convention is used anywhere.
+
+Method (a cell list in fractional coordinates):
+
+* positions are wrapped into the unit cell, fractional coordinates in [0, 1);
+* the unit cell is cut into ``m[0] x m[1] x m[2]`` bins along the lattice
+  vectors (lattice-plane spacing / bin width, at least 1; bin width 0.75 x
+  cutoff by default); atoms are sorted into bins (counting sort);
+* a point within distance ``rc`` of a centre with fractional coordinates ``f``
+  has fractional coordinates in ``[f_a - rc*|b_a|, f_a + rc*|b_a|]`` along each
+  axis ``a``, where ``b_a`` is the reciprocal vector (row ``a`` of
+  ``inv(cell).T``; ``1/|b_a|`` is the spacing of the lattice planes).  Those
+  slabs are covered by a range of *extended* bin indices ``c``; ``c mod m`` is
+  the stored bin and ``c div m`` the lattice translation of the image.  Every
+  image of every atom inside the slabs is visited exactly once and tested
+  against the cutoff, so all neighbours are found, whatever the number of
+  images involved.
+
+Everything here is a pure function on arrays.  Shapes: ``cell`` (3, 3) with
+lattice vectors as rows (ASE convention), Å; ``positions`` (n, 3), Å.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "wrap_positions",
+    "build_cell_list",
+    "count_candidates",
+    "centre_neighbours",
+    "neighbour_list",
+    "molecule_shifts",
+]
+
+# Padding (in fractional units) of the search slabs; only matters for points at
+# the cutoff within rounding error, where the cutoff function is zero anyway.
+_PAD = 1e-9
+
+
+def _check_cell(cell: np.ndarray) -> np.ndarray:
+    cell = np.ascontiguousarray(cell, dtype=np.float64)
+    if cell.shape != (3, 3):
+        raise ValueError(f"cell must be 3x3, got shape {cell.shape}")
+    a, b, c = cell
+    vol = abs(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+              + a[2] * (b[0] * c[1] - b[1] * c[0]))
+    if not np.isfinite(vol) or vol < 1e-6 * max(1.0, float(np.abs(cell).max())) ** 3:
+        raise ValueError(f"cell is singular or degenerate (volume {vol:.3g} Å^3)")
+    return cell
+
+
+@njit(cache=True)
+def wrap_positions(cell, inv_cell, positions):
+    """Fractional coordinates wrapped into [0, 1) and the matching Cartesian
+    positions (both (n, 3) float64)."""
+    n = positions.shape[0]
+    frac = np.empty((n, 3))
+    cart = np.empty((n, 3))
+    for i in range(n):
+        for a in range(3):
+            f = (positions[i, 0] * inv_cell[0, a] + positions[i, 1] * inv_cell[1, a]
+                 + positions[i, 2] * inv_cell[2, a])
+            f -= math.floor(f)
+            if f >= 1.0:  # -1e-20 - floor(-1e-20) rounds to 1.0
+                f -= 1.0
+            frac[i, a] = f
+        for b in range(3):
+            cart[i, b] = frac[i, 0] * cell[0, b] + frac[i, 1] * cell[1, b] + frac[i, 2] * cell[2, b]
+    return frac, cart
+
+
+@njit(cache=True)
+def build_cell_list(frac, m):
+    """Counting sort of atoms into bins.  Returns ``(bin_start, bin_atoms)``:
+    the atoms of flat bin ``b = (w0 * m1 + w1) * m2 + w2`` are
+    ``bin_atoms[bin_start[b]:bin_start[b + 1]]`` (in increasing index order)."""
+    n = frac.shape[0]
+    nb = m[0] * m[1] * m[2]
+    bins = np.empty(n, np.int64)
+    counts = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        w0 = min(int(frac[i, 0] * m[0]), m[0] - 1)
+        w1 = min(int(frac[i, 1] * m[1]), m[1] - 1)
+        w2 = min(int(frac[i, 2] * m[2]), m[2] - 1)
+        b = (w0 * m[1] + w1) * m[2] + w2
+        bins[i] = b
+        counts[b + 1] += 1
+    for b in range(nb):
+        counts[b + 1] += counts[b]
+    fill = counts[:nb].copy()
+    atoms = np.empty(n, np.int64)
+    for i in range(n):
+        b = bins[i]
+        atoms[fill[b]] = i
+        fill[b] += 1
+    return counts, atoms
+
+
+@njit(cache=True)
+def _grid_arrays(cell, inv_cell, positions, cutoff, bin_width, max_bins):
+    """Everything :class:`PeriodicGrid` holds, in one compiled call."""
+    n = positions.shape[0]
+    frac, cart = wrap_positions(cell, inv_cell, positions)
+    wrap_shift = np.empty((n, 3), np.int64)
+    for i in range(n):
+        for a in range(3):
+            raw = (positions[i, 0] * inv_cell[0, a] + positions[i, 1] * inv_cell[1, a]
+                   + positions[i, 2] * inv_cell[2, a])
+            wrap_shift[i, a] = int(np.rint(frac[i, a] - raw))
+    hnorm = np.empty(3)
+    for a in range(3):
+        hnorm[a] = math.sqrt(inv_cell[0, a] ** 2 + inv_cell[1, a] ** 2 + inv_cell[2, a] ** 2)
+    m = np.empty(3, np.int64)
+    for a in range(3):
+        m[a] = max(1, int(math.floor(1.0 / hnorm[a] / bin_width)))
+    while m[0] * m[1] * m[2] > max_bins and max(m[0], m[1], m[2]) > 1:
+        k = int(np.argmax(m))
+        m[k] = max(1, m[k] // 2)
+    bin_start, bin_atoms = build_cell_list(frac, m)
+    bin_cart = np.empty((n, 3))
+    for p in range(n):
+        for a in range(3):
+            bin_cart[p, a] = cart[bin_atoms[p], a]
+    reach = cutoff * hnorm + _PAD
+    return frac, cart, wrap_shift, m, bin_start, bin_atoms, bin_cart, reach
+
+
+@njit(cache=True, inline="always")
+def _slab_range(f, reach, m):
+    lo = int(math.floor((f - reach) * m))
+    hi = int(math.floor((f + reach) * m))
+    return lo, hi
+
+
+@njit(cache=True)
+def count_candidates(i, frac, m, bin_start, reach):
+    """Number of (atom, image) candidates visited for centre ``i``: an upper
+    bound on its number of neighbours."""
+    lo0, hi0 = _slab_range(frac[i, 0], reach[0], m[0])
+    lo1, hi1 = _slab_range(frac[i, 1], reach[1], m[1])
+    lo2, hi2 = _slab_range(frac[i, 2], reach[2], m[2])
+    total = 0
+    for c0 in range(lo0, hi0 + 1):
+        w0 = c0 % m[0]
+        for c1 in range(lo1, hi1 + 1):
+            w1 = c1 % m[1]
+            for c2 in range(lo2, hi2 + 1):
+                w2 = c2 % m[2]
+                b = (w0 * m[1] + w1) * m[2] + w2
+                total += bin_start[b + 1] - bin_start[b]
+    return total
+
+
+@njit(cache=True)
+def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
+                      mol_ids, mol_shift, exclude, out_j, out_shift, out_vec, out_r):
+    """All neighbours of atom ``i`` within ``cutoff`` (``r <= cutoff``), every
+    periodic image included, the atom itself only at non-zero translations.
+
+    ``exclude``: 0 keeps everything; 1 skips every atom ``j`` with
+    ``mol_ids[j] == mol_ids[i]``, all its images; 2 skips only the images that
+    belong to the same molecule *instance* as ``i``: ``mol_ids[j] == mol_ids[i]``
+    and translation ``n == mol_shift[j] - mol_shift[i]`` (``mol_shift``, (n, 3)
+    int: the translations that make each molecule whole, in the wrapped frame;
+    ignored for modes 0 and 1).  Writes neighbour index, integer lattice
+    translation (of the image of ``j``), vector ``r_j + n.cell - r_i`` and
+    distance into the ``out_*`` buffers, which must hold at least
+    ``count_candidates(i, ...)`` rows.  ``bin_cart`` is ``cart[bin_atoms]``
+    (contiguous per bin).  Returns the number of neighbours.
+    The order is deterministic (bins, then atom index).
+    """
+    cut2 = cutoff * cutoff
+    mi = mol_ids[i]
+    lo0, hi0 = _slab_range(frac[i, 0], reach[0], m[0])
+    lo1, hi1 = _slab_range(frac[i, 1], reach[1], m[1])
+    lo2, hi2 = _slab_range(frac[i, 2], reach[2], m[2])
+    # the innermost axis' (bin, translation) pairs, computed once per centre
+    n_c2 = hi2 - lo2 + 1
+    w2s = np.empty(n_c2, np.int64)
+    n2s = np.empty(n_c2, np.int64)
+    for t in range(n_c2):
+        c2 = lo2 + t
+        w2 = c2 % m[2]
+        w2s[t] = w2
+        n2s[t] = (c2 - w2) // m[2]
+    m12 = m[1] * m[2]
+    cnt = 0
+    for c0 in range(lo0, hi0 + 1):
+        w0 = c0 % m[0]
+        n0 = (c0 - w0) // m[0]
+        s0x = n0 * cell[0, 0] - cart[i, 0]
+        s0y = n0 * cell[0, 1] - cart[i, 1]
+        s0z = n0 * cell[0, 2] - cart[i, 2]
+        for c1 in range(lo1, hi1 + 1):
+            w1 = c1 % m[1]
+            n1 = (c1 - w1) // m[1]
+            s1x = s0x + n1 * cell[1, 0]
+            s1y = s0y + n1 * cell[1, 1]
+            s1z = s0z + n1 * cell[1, 2]
+            row = w0 * m12 + w1 * m[2]
+            for t in range(n_c2):
+                b = row + w2s[t]
+                s = bin_start[b]
+                e = bin_start[b + 1]
+                if s == e:
+                    continue
+                n2 = n2s[t]
+                sx = s1x + n2 * cell[2, 0]
+                sy = s1y + n2 * cell[2, 1]
+                sz = s1z + n2 * cell[2, 2]
+                zero_shift = n0 == 0 and n1 == 0 and n2 == 0
+                for p in range(s, e):
+                    dx = bin_cart[p, 0] + sx
+                    dy = bin_cart[p, 1] + sy
+                    dz = bin_cart[p, 2] + sz
+                    r2 = dx * dx + dy * dy + dz * dz
+                    if r2 > cut2:
+                        continue
+                    j = bin_atoms[p]
+                    if exclude == 1:
+                        if mol_ids[j] == mi:
+                            continue
+                    elif exclude == 2:
+                        if (mol_ids[j] == mi and n0 == mol_shift[j, 0] - mol_shift[i, 0]
+                                and n1 == mol_shift[j, 1] - mol_shift[i, 1]
+                                and n2 == mol_shift[j, 2] - mol_shift[i, 2]):
+                            continue
+                        if zero_shift and j == i:
+                            continue
+                    elif zero_shift and j == i:
+                        continue
+                    out_j[cnt] = j
+                    out_shift[cnt, 0] = n0
+                    out_shift[cnt, 1] = n1
+                    out_shift[cnt, 2] = n2
+                    out_vec[cnt, 0] = dx
+                    out_vec[cnt, 1] = dy
+                    out_vec[cnt, 2] = dz
+                    out_r[cnt] = math.sqrt(r2)
+                    cnt += 1
+    return cnt
+
+
+@njit(cache=True)
+def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff, mol_ids,
+                    mol_shift, exclude, centres):
+    nc = centres.shape[0]
+    counts = np.zeros(nc + 1, np.int64)
+    cap = 1
+    for c in range(nc):
+        cap = max(cap, count_candidates(centres[c], frac, m, bin_start, reach))
+    bj = np.empty(cap, np.int64)
+    bs = np.empty((cap, 3), np.int64)
+    bv = np.empty((cap, 3))
+    br = np.empty(cap)
+    for c in range(nc):
+        counts[c + 1] = counts[c] + centre_neighbours(
+            centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
+            mol_ids, mol_shift, exclude, bj, bs, bv, br)
+    total = counts[nc]
+    nj = np.empty(total, np.int64)
+    ns = np.empty((total, 3), np.int64)
+    nv = np.empty((total, 3))
+    nr = np.empty(total)
+    for c in range(nc):
+        k = centre_neighbours(centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach,
+                              cutoff, mol_ids, mol_shift, exclude, bj, bs, bv, br)
+        o = counts[c]
+        for t in range(k):
+            nj[o + t] = bj[t]
+            ns[o + t, 0] = bs[t, 0]
+            ns[o + t, 1] = bs[t, 1]
+            ns[o + t, 2] = bs[t, 2]
+            nv[o + t, 0] = bv[t, 0]
+            nv[o + t, 1] = bv[t, 1]
+            nv[o + t, 2] = bv[t, 2]
+            nr[o + t] = br[t]
+    return counts, nj, ns, nv, nr
+
+
+class PeriodicGrid:
+    """Wrapped positions and cell list of one structure, ready for searches.
+
+    Attributes: ``cell``, ``inv_cell``, ``frac``, ``cart`` (wrapped), ``m``
+    (bins per axis), ``bin_start``, ``bin_atoms``, ``bin_cart``, ``cutoff``, ``reach``.
+    ``wrap_shift[i]`` is the integer translation that took atom ``i`` from
+    the input position into the cell (``cart = positions + wrap_shift @ cell``
+    up to rounding).
+    """
+
+    def __init__(self, cell, positions, cutoff: float, bin_width: float | None = None):
+        self.cell = _check_cell(cell)
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        if positions.ndim != 2 or positions.shape[1] != 3:
+            raise ValueError(f"positions must be (n, 3), got {positions.shape}")
+        if not np.isfinite(positions).all():
+            raise ValueError("positions contain NaN or inf")
+        self.cutoff = float(cutoff)
+        self.inv_cell = np.linalg.inv(self.cell)
+        if bin_width is None:
+            bin_width = 0.75 * self.cutoff  # fastest on organic crystals (fewer, fuller bins)
+        (self.frac, self.cart, self.wrap_shift, self.m, self.bin_start, self.bin_atoms,
+         self.bin_cart, self.reach) = _grid_arrays(self.cell, self.inv_cell, positions, self.cutoff,
+                                                   float(bin_width), max(8, 2 * len(positions)))
+
+
+def exclusion_arrays(grid: "PeriodicGrid", mol_ids, mol_shifts, exclude_same_mol: bool):
+    """(mode, mol_ids, wrapped-frame mol_shift) for :func:`centre_neighbours`."""
+    n = grid.frac.shape[0]
+    if not exclude_same_mol:
+        return 0, np.zeros(n, np.int64), np.zeros((n, 3), np.int64)
+    if mol_ids is None:
+        raise ValueError("excluding the own molecule needs mol_ids (one molecule id per atom)")
+    mol_ids = np.ascontiguousarray(mol_ids, dtype=np.int64)
+    if mol_ids.shape != (n,):
+        raise ValueError(f"mol_ids must have shape ({n},), got {mol_ids.shape}")
+    if mol_shifts is None:
+        return 1, mol_ids, np.zeros((n, 3), np.int64)
+    mol_shifts = np.asarray(mol_shifts)
+    if mol_shifts.shape != (n, 3) or not np.array_equal(mol_shifts, np.rint(mol_shifts)):
+        raise ValueError(f"mol_shifts must be integer lattice translations of shape ({n}, 3)")
+    # translations relative to the wrapped positions the kernels use
+    return 2, mol_ids, np.ascontiguousarray(mol_shifts.astype(np.int64) - grid.wrap_shift)
+
+
+def neighbour_list(cell, positions, cutoff: float, centres=None, mol_ids=None,
+                   exclude_same_mol: bool = False, mol_shifts=None):
+    """Periodic neighbour list of ``centres`` (default: all atoms).
+
+    Returns ``(offsets, j, shifts, vectors, distances)``: the neighbours of
+    ``centres[c]`` are rows ``offsets[c]:offsets[c + 1]``; ``shifts`` are the
+    integer translations of ``j``'s image relative to the input positions;
+    ``vectors = r_j + shift @ cell - r_i`` in Å.
+
+    ``exclude_same_mol`` leaves out atoms with the centre's ``mol_ids``: all
+    their images, or with ``mol_shifts`` ((n, 3) int, the translations that
+    make each molecule whole: ``positions + mol_shifts @ cell``) only the
+    centre's own molecule instance (its periodic images are other molecules).
+    """
+    grid = PeriodicGrid(cell, positions, cutoff)
+    n = grid.frac.shape[0]
+    centres = np.arange(n, dtype=np.int64) if centres is None else np.ascontiguousarray(centres, dtype=np.int64)
+    mode, mol_ids, mol_shift = exclusion_arrays(grid, mol_ids, mol_shifts, exclude_same_mol)
+    counts, nj, ns, nv, nr = _neighbour_list(grid.cart, grid.frac, grid.cell, grid.m, grid.bin_start,
+                                             grid.bin_atoms, grid.bin_cart, grid.reach, grid.cutoff, mol_ids,
+                                             mol_shift, mode, centres)
+    # express shifts relative to the input (unwrapped) positions
+    ns = ns + grid.wrap_shift[nj] - grid.wrap_shift[np.repeat(centres, np.diff(counts))]
+    return counts, nj, ns, nv, nr
+
+
+def molecule_shifts(cell, positions, mol_ids, max_bond: float = 2.2) -> np.ndarray:
+    """Integer translations that make every molecule whole.
+
+    For each molecule (atoms sharing a ``mol_ids`` value) atoms are attached
+    one at a time, each at the periodic image nearest to the atoms already
+    placed (a spanning tree of shortest contacts, starting from the molecule's
+    first atom), so ``positions + shifts @ cell`` holds whole molecules.
+    Raises ValueError if some atom is farther than ``max_bond`` Å from the rest
+    of its molecule (not a molecule, or wrong ids).  (n, 3) int64.
+    """
+    cell = _check_cell(cell)
+    positions = np.asarray(positions, dtype=np.float64)
+    mol_ids = np.asarray(mol_ids)
+    inv = np.linalg.inv(cell)
+    shifts = np.zeros((len(positions), 3), np.int64)
+    # translations within reach of a bond, whatever the cell
+    reach = np.ceil(max_bond * np.linalg.norm(inv, axis=0)).astype(int) + 1
+    grid = np.array(np.meshgrid(*[np.arange(-k, k + 1) for k in reach], indexing="ij")).reshape(3, -1).T
+    for mid in np.unique(mol_ids):
+        atoms = np.flatnonzero(mol_ids == mid)
+        placed = [atoms[0]]
+        todo = list(atoms[1:])
+        placed_pos = [positions[atoms[0]]]
+        while todo:
+            # nearest (placed, todo, image) contact
+            P = np.array(placed_pos)
+            best = (np.inf, None, None)
+            for t in todo:
+                base = positions[t] - np.rint((positions[t] - P[0]) @ inv) @ cell
+                cand = base[None, :] + grid @ cell  # images around the first placed atom
+                d = np.linalg.norm(cand[:, None, :] - P[None, :, :], axis=2).min(axis=1)
+                k = int(np.argmin(d))
+                if d[k] < best[0]:
+                    best = (d[k], t, cand[k])
+            dist, t, pos = best
+            if dist > max_bond:
+                raise ValueError(f"atom {t} is {dist:.2f} Å from the rest of molecule {mid}: not a molecule")
+            shifts[t] = np.rint((pos - positions[t]) @ inv).astype(np.int64)
+            placed.append(t)
+            placed_pos.append(pos)
+            todo.remove(t)
+    return shifts

@@ -1,0 +1,240 @@
+"""Per-structure descriptor vectors of a structure group: pooling, cache, MPI, HDF5.
+
+In the ``intermolecular`` mode only the centre's own molecule instance is
+left out (its periodic images are other molecules of the crystal and count).
+Only the atoms of one representative molecule per symmetry-independent
+molecule are centres (Z/Z' times less work than the whole cell); their
+neighbours are every atom of the crystal.  Per-atom vectors are pooled into
+one vector per structure, the same length for every structure of a landscape:
+
+* ``atoms``: rows in the canonical atom order of the landscape's molecule
+  (found by graph matching at ingest), concatenated; for Z' > 1 the
+  independent molecules' rows are averaged atom by atom.
+* ``elements``: the mean vector over centre atoms of each element, in the
+  parameter set's species order (elements absent from the molecule left out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..store import StructureSet
+from . import aev_arrays, get_params
+from .cache import DescriptorCache
+
+POOLINGS = ("atoms", "elements")
+
+
+@dataclass(frozen=True)
+class DescriptorSet:
+    """A named descriptor recipe from config: parameters, neighbour mode, pooling."""
+
+    name: str
+    preset: str | dict = "ani2x"
+    neighbours: str = "all"
+    pooling: str = "atoms"
+
+    def __post_init__(self):
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"descriptor set {self.name}: pooling must be one of {POOLINGS}, got {self.pooling!r}")
+
+    @property
+    def params(self):
+        return get_params(self.preset)
+
+    def record(self) -> dict:
+        """The full parameter record stored with every matrix."""
+        return {"name": self.name, "neighbours": self.neighbours, "pooling": self.pooling,
+                "params": self.params.to_dict(), "params_hash": self.params.hash()}
+
+    def key(self) -> str:
+        """Hash of everything that changes the per-atom numbers (not the pooling)."""
+        text = json.dumps([self.params.hash(), self.neighbours])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def geometry_key(cell: np.ndarray, positions: np.ndarray, numbers: np.ndarray, canonical: np.ndarray) -> str:
+    """An exact name for one stored crystal and its atom order (1e-6 Å rounding).
+
+    Stricter than the ingest's content hash, which rounds coordinates and so
+    merges near-duplicates: cached vectors must belong to this very geometry.
+    """
+    h = hashlib.sha256()
+    for arr in (np.round(cell, 6), np.round(positions, 6), numbers.astype(np.int64), canonical.astype(np.int64)):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:32]
+
+
+def molecule_rows(structures: StructureSet, s: int, params, neighbours: str) -> np.ndarray:
+    """Per-atom AEVs of structure ``s``'s independent molecules in canonical order.
+
+    Returns (n_molecule_atoms, n_features) float64, averaged over the
+    independent molecules when Z' > 1.
+    """
+    part = structures.atoms_of(s)
+    numbers, canonical = structures.numbers[part], structures.canonical[part]
+    centres = np.flatnonzero(canonical >= 0)
+    whole = np.zeros((len(numbers), 3), dtype=np.int64)  # stored molecules are already whole
+    rows = aev_arrays(structures.cell[s], structures.positions[part], params.species_index(numbers),
+                      structures.mol_id[part], centres, params, neighbours, mol_shifts=whole)
+    n_mol_atoms = int(canonical.max()) + 1
+    out = np.zeros((n_mol_atoms, rows.shape[1]))
+    np.add.at(out, canonical[centres], rows)
+    return out / (len(centres) // n_mol_atoms)
+
+
+def pool(rows: np.ndarray, molecule_numbers: np.ndarray, pooling: str, params) -> np.ndarray:
+    """One vector from canonical-order rows: (n_atoms * F,) or (n_elements * F,)."""
+    if pooling == "atoms":
+        return rows.reshape(-1)
+    order = [z for z in params.atomic_numbers if z in set(molecule_numbers.tolist())]
+    return np.concatenate([rows[molecule_numbers == z].mean(axis=0) for z in order])
+
+
+def reference_numbers(structures: StructureSet) -> np.ndarray:
+    """Atomic numbers of the landscape molecule in canonical order."""
+    part = structures.atoms_of(0)
+    canonical, numbers = structures.canonical[part], structures.numbers[part]
+    out = np.zeros(int(canonical.max()) + 1, dtype=np.int64)
+    out[canonical[canonical >= 0]] = numbers[canonical >= 0]
+    return out
+
+
+def balance(costs: np.ndarray, n_ranks: int) -> list[np.ndarray]:
+    """Split item indices into ``n_ranks`` lists of near-equal total cost (greedy, largest first)."""
+    loads = np.zeros(n_ranks)
+    share: list[list[int]] = [[] for _ in range(n_ranks)]
+    for k in np.argsort(-costs, kind="stable"):
+        r = int(np.argmin(loads))
+        share[r].append(int(k))
+        loads[r] += costs[k]
+    return [np.array(sorted(s), dtype=np.int64) for s in share]
+
+
+class Communicator:
+    """mpi4py's COMM_WORLD (``use_mpi=True``, under mpiexec or srun) or a one-rank stand-in."""
+
+    def __init__(self, use_mpi: bool = False):
+        self.comm = None
+        if use_mpi:
+            from mpi4py import MPI
+
+            self.comm = MPI.COMM_WORLD
+        self.rank = self.comm.Get_rank() if self.comm else 0
+        self.size = self.comm.Get_size() if self.comm else 1
+
+    def bcast(self, obj):
+        return self.comm.bcast(obj, root=0) if self.comm else obj
+
+    def gather(self, obj):
+        return self.comm.gather(obj, root=0) if self.comm else [obj]
+
+
+@dataclass
+class StageReport:
+    n_structures: int
+    n_computed: int
+    n_cached: int
+    seconds: float
+
+    def line(self, label: str) -> str:
+        return (f"{label}: {self.n_structures} structures, {self.n_computed} computed, "
+                f"{self.n_cached} from cache, {self.seconds:.1f} s")
+
+
+def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path,
+                  cache_dir: str | Path | None = None, chunk: int = 512,
+                  comm: Communicator | None = None, label: str = "descriptors") -> StageReport | None:
+    """Descriptor matrix of every structure in ``structures``, written to ``out`` (HDF5).
+
+    Structures are processed in chunks of ``chunk`` (memory flat in the number
+    of structures); within a chunk the cache is asked first and the misses are
+    split across MPI ranks balanced by atom count.  Rank 0 writes; other ranks
+    return None.
+    """
+    comm = comm or Communicator()
+    start = time.perf_counter()
+    params = dset.params
+    mol_numbers = reference_numbers(structures)
+    params.species_index(mol_numbers)  # clear error for elements outside the preset
+    width = len(pool(np.zeros((len(mol_numbers), params.n_features)), mol_numbers, dset.pooling, params))
+    cache = DescriptorCache(cache_dir, dset.key()) if (cache_dir and comm.rank == 0) else None
+    keys = [geometry_key(structures.cell[s], structures.positions[structures.atoms_of(s)],
+                         structures.numbers[structures.atoms_of(s)], structures.canonical[structures.atoms_of(s)])
+            for s in range(len(structures))]
+    n_computed = n_cached = 0
+    writer = _Writer(out, structures, dset, width) if comm.rank == 0 else None
+    try:
+        for lo in range(0, len(structures), chunk):
+            idx = np.arange(lo, min(lo + chunk, len(structures)))
+            rows_by_s, todo = {}, idx
+            if comm.rank == 0 and cache is not None:
+                found = cache.lookup([keys[s] for s in idx])
+                rows_by_s = {int(s): found[keys[s]] for s in idx if keys[s] in found}
+                todo = np.array([s for s in idx if int(s) not in rows_by_s], dtype=np.int64)
+            todo = comm.bcast(todo)
+            costs = np.array([(structures.canonical[structures.atoms_of(s)] >= 0).sum() for s in todo], float)
+            mine = todo[balance(costs, comm.size)[comm.rank]] if len(todo) else todo
+            computed = {int(s): molecule_rows(structures, int(s), params, dset.neighbours) for s in mine}
+            for part in comm.gather(computed) or []:
+                if comm.rank == 0:
+                    rows_by_s.update(part)
+            if comm.rank == 0:
+                n_cached += len(idx) - len(todo)
+                n_computed += len(todo)
+                if cache is not None and len(todo):
+                    cache.add([keys[s] for s in todo], np.stack([rows_by_s[int(s)] for s in todo]))
+                writer.write(lo, np.stack([pool(rows_by_s[int(s)], mol_numbers, dset.pooling, params) for s in idx]))
+                _progress(label, idx[-1] + 1, len(structures), start)
+        if writer is not None:
+            writer.close()
+    finally:
+        if writer is not None:
+            writer.abort()
+    if comm.rank != 0:
+        return None
+    return StageReport(len(structures), n_computed, n_cached, time.perf_counter() - start)
+
+
+def _progress(label: str, done: int, total: int, start: float) -> None:
+    rate = done / max(time.perf_counter() - start, 1e-9)
+    print(f"[{label}] {done}/{total} structures, {rate:.1f}/s", file=sys.stderr, flush=True)
+
+
+class _Writer:
+    """Streams rows into a temporary HDF5 file beside ``out``; close() renames it into place."""
+
+    def __init__(self, out, structures: StructureSet, dset: DescriptorSet, width: int):
+        self.out = Path(out)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.out.with_name(f".{self.out.name}.{os.getpid()}.tmp")
+        self.h5 = h5py.File(self.tmp, "w")
+        str_dt = h5py.string_dtype()
+        self.h5["ids"] = structures.ids.astype(object).astype(str_dt)
+        self.h5["hash"] = structures.hashes.astype(object).astype(str_dt)
+        self.X = self.h5.create_dataset("X", shape=(len(structures), width), dtype="f4",
+                                        chunks=(max(1, min(len(structures), 256)), width))
+        self.h5.attrs["record"] = json.dumps(dset.record())
+        self.h5.attrs["layout"] = "latentcsp.descriptors/1"
+
+    def write(self, lo: int, block: np.ndarray) -> None:
+        self.X[lo:lo + len(block)] = block.astype(np.float32)
+
+    def close(self) -> None:
+        self.h5.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        """Remove the temporary file if close() was not reached."""
+        if self.h5.id.valid:
+            self.h5.close()
+        self.tmp.unlink(missing_ok=True)

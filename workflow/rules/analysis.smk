@@ -1,0 +1,55 @@
+# Stage 3: one job per landscape x descriptor set x window x group; then the summary tables.
+
+
+rule analyse:
+    input:
+        descriptors=lambda wc: (
+            descriptor_files(wc)
+            if wc.group == "all"
+            else [f"results/{wc.landscape}/descriptors/{wc.dset}/{wc.group}.h5"]
+        ),
+        groups="results/{landscape}/groups.csv",
+        manifest="results/{landscape}/manifest.csv",
+    output:
+        pca="results/{landscape}/analysis/{dset}/{window}/{group}/pca.json",
+        ids="results/{landscape}/analysis/{dset}/{window}/{group}/id.json",
+        scores="results/{landscape}/analysis/{dset}/{window}/{group}/scores.csv",
+        pcmap=report(
+            "results/{landscape}/analysis/{dset}/{window}/{group}/pcmap.png",
+            caption="../report/pcmap.rst",
+            category="PC1-PC2 maps",
+            subcategory="{landscape} {dset} L{window}",
+            labels={"group": "{group}"},
+        ),
+    params:
+        settings=as_json(config["analysis"]),
+    log:
+        "logs/{landscape}/analysis/{dset}/{window}/{group}.log",
+    shell:
+        "latentcsp analyse --descriptors {input.descriptors} --groups {input.groups} "
+        "--manifest {input.manifest} --window {wildcards.window} --group {wildcards.group} "
+        "--settings {params.settings} --outdir results/{wildcards.landscape}/analysis/{wildcards.dset}/"
+        "{wildcards.window}/{wildcards.group} 2> {log}"
+
+
+rule summary:
+    input:
+        pca=all_analyses,
+    output:
+        table1="results/summary/table1_counts.csv",
+        table2="results/summary/table2_dof.csv",
+        table3="results/summary/table3_dimensions.csv",
+        markdown=report("results/summary/summary.md", caption="../report/summary.rst", category="Tables"),
+        figures=report(
+            directory("results/summary/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Spectra and dimensions",
+        ),
+    params:
+        estimators=" ".join(config["analysis"]["estimators"]),
+    log:
+        "logs/summary.log",
+    shell:
+        "latentcsp summary --results results --pca {input.pca} --estimators {params.estimators} "
+        "--out results/summary 2> {log}"
