@@ -93,7 +93,7 @@ def test_canonical_order_follows_the_bond_graph():
         assert mask.sum() == 6  # one independent molecule
         order = np.argsort(c.canonical[mask])
         elements = c.numbers[mask][order]
-        ref_elements = [reference.nodes[k]["element"] for k in range(6)]
+        ref_elements = [reference.graph.nodes[k]["element"] for k in range(6)]
         assert list(elements) == ref_elements
 
 

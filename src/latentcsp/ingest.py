@@ -18,10 +18,8 @@ import pandas as pd
 
 from . import store
 from .io import RawStructure, Rejected, read_source
+from .io.energies import ENERGY_UNITS, EnergyTableError, read_energy_table
 from .structure import BadStructure, Crystal, Options, analyse, assign_canonical_order, reference_graph
-
-#: Factors from an energy unit to kJ/mol.
-ENERGY_UNITS = {"kJ/mol": 1.0, "kcal/mol": 4.184, "eV": 96.48533212, "hartree": 2625.499639}
 
 
 class LandscapeError(RuntimeError):
@@ -68,21 +66,16 @@ def _passes(raw: RawStructure, flt: dict) -> bool:
     return all(str(raw.properties.get(k)) == str(v) for k, v in flt.items())
 
 
-def _side_energies(spec: LandscapeSpec) -> dict[str, float | str]:
-    """id -> energy from the side table; a non-numeric entry maps to the reason instead."""
+def _side_energies(spec: LandscapeSpec) -> tuple[dict[str, float], dict[str, Rejected]]:
+    """id -> energy from the side table, and id -> Rejected for its bad rows."""
     if not spec.energies:
-        return {}
-    table = pd.read_csv(spec.energies, dtype=str, keep_default_na=False)
-    numeric = table.apply(pd.to_numeric, errors="coerce")
-    col = spec.energy_column or next((c for c in table.columns[1:] if numeric[c].notna().any()), None)
-    if col not in table.columns:
-        raise LandscapeError(f"{spec.energies}: no numeric energy column (asked for {spec.energy_column!r}; "
-                             f"columns {list(table.columns)})")
-    out: dict[str, float | str] = {}
-    for line, (ident, text, value) in enumerate(zip(table.iloc[:, 0], table[col], numeric[col]), start=2):
-        ok = np.isfinite(value)
-        out[ident] = float(value) if ok else f"non-numeric energy {text!r} in {spec.energies} line {line}"
-    return out
+        return {}, {}
+    errors: list[Rejected] = []
+    try:
+        table = read_energy_table(spec.energies, spec.energy_column, errors=errors)
+    except EnergyTableError as exc:
+        raise LandscapeError(str(exc)) from exc
+    return table, {e.id: e for e in errors if e.id is not None}
 
 
 def _progress(name: str, done: int, start: float, final: bool = False) -> None:
@@ -97,7 +90,7 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
     if spec.energy_unit not in ENERGY_UNITS:
         raise LandscapeError(f"landscape {spec.name}: unknown energy_unit {spec.energy_unit!r}; "
                              f"use one of {sorted(ENERGY_UNITS)}")
-    side = _side_energies(spec)
+    side, side_bad = _side_energies(spec)
     crystals: list[Crystal] = []
     bad: list[Rejected] = []
     first_source: dict[str, str] = {}
@@ -116,8 +109,8 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
             bad.append(Rejected(rec.source, rec.id, f"duplicate id (first in {first_source[rec.id]})", rec.line))
             continue
         first_source[rec.id] = rec.source
-        if isinstance(side.get(rec.id), str):
-            bad.append(Rejected(rec.source, rec.id, side[rec.id], rec.line))
+        if rec.id in side_bad:
+            bad.append(Rejected(rec.source, rec.id, side_bad[rec.id].reason, rec.line))
             continue
         if rec.id in side:
             rec.energy = side[rec.id]

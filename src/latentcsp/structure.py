@@ -54,7 +54,9 @@ class Crystal:
         molecules, the atom's index in the landscape's reference molecule;
         -1 for every other atom (filled by :func:`assign_canonical_order`).
     representatives: molecule indices, one per symmetry-independent molecule.
-    molecule_classes: for each independent molecule, the molecules equivalent to it.
+    molecule_classes: for each independent molecule, the copies the canonical
+        order is matched on: the first copy, and a copy related to it by an
+        improper operation (inversion, mirror, glide) where the group has one.
     site_symmetries: point-group symbol of each independent molecule's site ('1': general).
     """
 
@@ -225,6 +227,22 @@ def _molecule_classes(mol_ids, equivalent_atoms) -> list[list[int]]:
     return sorted(classes.values())
 
 
+def _handed_copies(cell, positions, mol_ids, members, rotations, translations, tol=0.05) -> list[int]:
+    """The first molecule of a class and, if any, one related to it by an improper operation."""
+    inv = np.linalg.inv(np.asarray(cell).T)
+    centroids = {m: inv @ positions[mol_ids == m].mean(axis=0) for m in members}
+    first = centroids[members[0]]
+    for R, t in zip(rotations, translations):
+        if np.linalg.det(R) > 0:
+            continue
+        image = R @ first + t
+        for m in members[1:]:
+            d = image - centroids[m]
+            if np.all(np.abs(d - np.round(d)) < tol):
+                return [members[0], m]
+    return [members[0]]
+
+
 def site_symmetry(cell, positions, atoms: np.ndarray, rotations, translations, tol: float = 0.05) -> str:
     """Point-group symbol of the operations mapping one molecule onto itself ('1' = general position).
 
@@ -253,7 +271,8 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
         raise BadStructure("non-finite atomic coordinates")
     mol_ids, unwrapped, bonds = find_molecules(cell, np.asarray(raw.positions, float), numbers, opts)
     data = _symmetry(cell, unwrapped, numbers, opts)
-    classes = _molecule_classes(mol_ids, np.asarray(data.equivalent_atoms))
+    classes = [_handed_copies(cell, unwrapped, mol_ids, members, data.rotations, data.translations)
+               for members in _molecule_classes(mol_ids, np.asarray(data.equivalent_atoms))]
     reps = [members[0] for members in classes]
     sites = [site_symmetry(cell, unwrapped, np.flatnonzero(mol_ids == m), data.rotations, data.translations)
              for m in reps]
@@ -288,11 +307,30 @@ def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
     )
 
 
-def reference_graph(crystal: Crystal, opts: Options | None = None) -> nx.Graph:
-    """The bond graph of the crystal's first representative molecule (nodes carry 'pos', Å)."""
+class Reference:
+    """The landscape's molecule: bond graph (nodes carry 'element' and 'pos', Å) and its automorphisms."""
+
+    def __init__(self, graph: nx.Graph):
+        self.graph = graph
+        self.positions = np.array([graph.nodes[k]["pos"] for k in range(len(graph))])
+        match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
+        matcher = nx.algorithms.isomorphism.GraphMatcher(graph, graph, node_match=match)
+        autos = []
+        for mapping in matcher.isomorphisms_iter():
+            autos.append(np.array([mapping[k] for k in range(len(graph))]))
+            if len(autos) >= MAX_ISOMORPHISMS:
+                break
+        self.automorphisms = np.array(autos)
+
+    def __len__(self) -> int:
+        return len(self.graph)
+
+
+def reference_graph(crystal: Crystal, opts: Options | None = None) -> Reference:
+    """The landscape's reference molecule: the crystal's first representative."""
     opts = opts or Options()
     atoms = np.flatnonzero(crystal.mol_ids == crystal.representatives[0])
-    return _graph_of(crystal, atoms, opts)
+    return Reference(_graph_of(crystal, atoms, opts))
 
 
 def _graph_of(crystal: Crystal, atoms: np.ndarray, opts: Options) -> nx.Graph:
@@ -318,41 +356,47 @@ def kabsch_rmsd(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(max((a * a).sum() + (b * b).sum() - 2 * s.sum(), 0.0) / len(a)))
 
 
-def _matches(reference: nx.Graph, graph: nx.Graph, tol: float = 0.05) -> list[dict[int, int]]:
-    """Graph isomorphisms reference -> graph within ``tol`` Å Kabsch RMSD (proper rotations) of the best.
+def _labellings(reference: Reference, crystal: Crystal, atoms: np.ndarray, opts: Options):
+    """[(rmsd, order)]: every reference -> molecule isomorphism, as crystal atom indices in reference order.
 
-    Graph automorphisms (methyl hydrogens, ring flips) are told apart by the
-    rigid geometry.  At most MAX_ISOMORPHISMS candidates are compared.
+    One isomorphism is found with VF2 and composed with the reference's
+    automorphisms; the rigid geometry (Kabsch RMSD, proper rotations) tells
+    the automorphic labellings apart.
     """
     match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
-    matcher = nx.algorithms.isomorphism.GraphMatcher(reference, graph, node_match=match)
-    ref_pos = np.array([reference.nodes[k]["pos"] for k in range(len(reference))])
-    scored = []
-    for n, mapping in enumerate(matcher.isomorphisms_iter()):
-        if n >= MAX_ISOMORPHISMS:
-            break
-        pos = np.array([graph.nodes[mapping[k]]["pos"] for k in range(len(reference))])
-        scored.append((kabsch_rmsd(ref_pos, pos), mapping))
-    if not scored:
+    graph = _graph_of(crystal, atoms, opts)
+    first = next(nx.algorithms.isomorphism.GraphMatcher(reference.graph, graph, node_match=match)
+                 .isomorphisms_iter(), None)
+    if first is None:
         return []
-    best = min(r for r, _ in scored)
-    return [m for r, m in scored if r <= best + tol]
+    base = atoms[[first[k] for k in range(len(reference))]]
+    return [(kabsch_rmsd(reference.positions, crystal.positions[base[a]]), base[a]) for a in reference.automorphisms]
 
 
-def contact_fingerprint(crystal: Crystal, cutoff: float = 5.0) -> np.ndarray:
-    """Per-atom sum of exp(-(d - 3 Å)) over atoms of other molecules within ``cutoff`` Å; shape (n,)."""
-    i, j, d = primitive_neighbor_list("ijd", (True, True, True), crystal.cell, crystal.positions, cutoff)
-    other = crystal.mol_ids[i] != crystal.mol_ids[j]
-    return np.bincount(i[other], weights=np.exp(-(d[other] - 3.0)), minlength=crystal.n_atoms)
+def contact_fingerprint(crystal: Crystal, atoms: np.ndarray, cutoff: float = 5.0) -> np.ndarray:
+    """Per-atom sum of exp(-(d - 3 Å)) over atoms of other molecules within ``cutoff`` Å; shape (len(atoms),)."""
+    cell = crystal.cell
+    reach = np.ceil(cutoff * np.linalg.norm(np.linalg.inv(cell), axis=0)).astype(int)
+    shifts = np.array(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")).reshape(3, -1).T
+    images = (crystal.positions[None] + (shifts @ cell)[:, None]).reshape(-1, 3)
+    mol = np.tile(crystal.mol_ids, len(shifts))
+    own = np.tile(np.arange(crystal.n_atoms), len(shifts)) * 0 + np.repeat(np.all(shifts == 0, axis=1), crystal.n_atoms)
+    out = np.zeros(len(atoms))
+    for n, a in enumerate(atoms):
+        d = np.linalg.norm(images - crystal.positions[a], axis=1)
+        other = (d < cutoff) & ~((mol == crystal.mol_ids[a]) & own.astype(bool))
+        out[n] = np.exp(-(d[other] - 3.0)).sum()
+    return out
 
 
-def assign_canonical_order(crystal: Crystal, reference: nx.Graph, opts: Options | None = None) -> None:
+def assign_canonical_order(crystal: Crystal, reference: Reference, opts: Options | None = None,
+                           tol: float = 0.05) -> None:
     """Fill ``crystal.canonical`` (and choose ``representatives``) by matching to ``reference``.
 
     A rigid molecule's own symmetry (a mirror plane, a two-fold axis) leaves
-    several labellings that fit the reference equally well, and each
-    symmetry-equivalent copy in the cell offers its own.  The labelling kept is
-    the one whose per-atom intermolecular contact fingerprint, read in
+    several labellings that fit the reference equally well (within ``tol`` Å
+    RMSD), and a mirror-image copy in the cell offers its own.  The labelling
+    kept is the one whose per-atom intermolecular contact fingerprint, read in
     reference order, is smallest: labellings of crystallographically
     equivalent atoms tie, so every copy and every file order of the same
     crystal gives the same labels.  Raises BadStructure when a molecule is not
@@ -360,21 +404,22 @@ def assign_canonical_order(crystal: Crystal, reference: nx.Graph, opts: Options 
     """
     opts = opts or Options()
     canonical = np.full(crystal.n_atoms, -1, dtype=np.int64)
-    fingerprint = contact_fingerprint(crystal)
     reps = []
-    for members in crystal.molecule_classes:
-        best = None
-        for m in members:
+    for copies in crystal.molecule_classes:
+        found = []
+        for m in copies:
             atoms = np.flatnonzero(crystal.mol_ids == m)
-            candidates = _matches(reference, _graph_of(crystal, atoms, opts))
-            if not candidates:
+            labellings = _labellings(reference, crystal, atoms, opts)
+            if not labellings:
                 raise BadStructure(f"molecule {formula_of(crystal.numbers[atoms])} differs from the landscape's molecule")
-            for mapping in candidates:
-                order = atoms[[mapping[k] for k in range(len(atoms))]]
-                key = tuple(np.round(fingerprint[order], 3))
-                if best is None or key < best[0]:
-                    best = (key, order, m)
-        _, order, m = best
+            found += [(rmsd, order, m) for rmsd, order in labellings]
+        best = min(r for r, _, _ in found)
+        close = [(order, m) for r, order, m in found if r <= best + tol]
+        if len(close) > 1:
+            every = np.unique(np.concatenate([o for o, _ in close]))
+            fp = dict(zip(every.tolist(), np.round(contact_fingerprint(crystal, every), 3)))
+            close.sort(key=lambda om: tuple(fp[a] for a in om[0]))
+        order, m = close[0]
         reps.append(int(m))
         canonical[order] = np.arange(len(order))
     crystal.representatives = sorted(reps)
