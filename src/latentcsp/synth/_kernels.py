@@ -1,0 +1,139 @@
+"""Numba kernels of the generator: pure functions on arrays.
+
+Atoms are grouped by molecule: molecule k owns rows ``k*n0 .. (k+1)*n0 - 1`` of ``x``
+(Cartesian, Å), molecule 0 is the reference (the asymmetric unit for Z' = 1).
+Periodic images are ``x + n @ cell`` for integer n with ``|n_a| <= nmax[a]``; the caller
+chooses nmax from the reciprocal-vector norms so that every image within the cutoff is
+enumerated, whatever the cell's shape. Molecule pairs whose centroids are further apart
+than ``reach`` (cutoff + 2 molecular radii) are skipped whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def exp6_energy_grad(x, types, n0, nmol, centres, cell, nmax, A, B, C, rmin2, r_on, rc, reach):
+    """Exp-6 lattice energy per molecule and its gradients.
+
+    E = 1/2 sum_{i in molecule 0} sum_{j in other molecules, all images} S(r) E_ij(r),
+    E_ij = A exp(-B r) - C / r^6, with the quintic switch S going from 1 at ``r_on`` to 0
+    at ``rc`` (smooth energy and forces).
+
+    Returns (E kJ/mol per molecule, dE/dx (N, 3), dE/dcell (3, 3) through the image shifts
+    only, i.e. with x held fixed). A pair closer than sqrt(rmin2[ti, tj]) (inside the
+    exp-6 maximum, where the potential turns attractive and runs to -inf) makes the
+    energy +inf: such a geometry is an overlap, not a crystal.
+    """
+    grad = np.zeros_like(x)
+    gcell = np.zeros((3, 3))
+    energy = 0.0
+    rc2 = rc * rc
+    reach2 = reach * reach
+    atom_reach = rc + 0.5 * (reach - rc)  # reach = rc + 2 r_mol: rc + r_mol
+    atom_reach2 = atom_reach * atom_reach
+    width = rc - r_on
+    for k in range(nmol):
+        for n1 in range(-nmax[0], nmax[0] + 1):
+            for n2 in range(-nmax[1], nmax[1] + 1):
+                for n3 in range(-nmax[2], nmax[2] + 1):
+                    if k == 0 and n1 == 0 and n2 == 0 and n3 == 0:
+                        continue
+                    sx = n1 * cell[0, 0] + n2 * cell[1, 0] + n3 * cell[2, 0]
+                    sy = n1 * cell[0, 1] + n2 * cell[1, 1] + n3 * cell[2, 1]
+                    sz = n1 * cell[0, 2] + n2 * cell[1, 2] + n3 * cell[2, 2]
+                    cx = centres[k, 0] + sx - centres[0, 0]
+                    cy = centres[k, 1] + sy - centres[0, 1]
+                    cz = centres[k, 2] + sz - centres[0, 2]
+                    if cx * cx + cy * cy + cz * cz > reach2:
+                        continue
+                    # atom i against molecule k's image: skip when even its nearest atom is out of reach
+                    ex_c = centres[k, 0] + sx
+                    ey_c = centres[k, 1] + sy
+                    ez_c = centres[k, 2] + sz
+                    for i in range(n0):
+                        ti = types[i]
+                        qx = ex_c - x[i, 0]
+                        qy = ey_c - x[i, 1]
+                        qz = ez_c - x[i, 2]
+                        if qx * qx + qy * qy + qz * qz > atom_reach2:
+                            continue
+                        for jj in range(n0):
+                            j = k * n0 + jj
+                            dx = x[j, 0] + sx - x[i, 0]
+                            dy = x[j, 1] + sy - x[i, 1]
+                            dz = x[j, 2] + sz - x[i, 2]
+                            r2 = dx * dx + dy * dy + dz * dz
+                            if r2 >= rc2:
+                                continue
+                            tj = types[j]
+                            if r2 < rmin2[ti, tj]:
+                                return np.inf, grad, gcell
+                            r = np.sqrt(r2)
+                            ex = A[ti, tj] * np.exp(-B[ti, tj] * r)
+                            r6 = r2 * r2 * r2
+                            e = ex - C[ti, tj] / r6
+                            de = -B[ti, tj] * ex + 6.0 * C[ti, tj] / (r6 * r)
+                            if r > r_on:
+                                t = (r - r_on) / width
+                                s = 1.0 - t * t * t * (10.0 - 15.0 * t + 6.0 * t * t)
+                                ds = -30.0 * t * t * (1.0 - t) * (1.0 - t) / width
+                                de = de * s + e * ds
+                                e = e * s
+                            energy += 0.5 * e
+                            f = 0.5 * de / r
+                            gx = f * dx
+                            gy = f * dy
+                            gz = f * dz
+                            grad[j, 0] += gx
+                            grad[j, 1] += gy
+                            grad[j, 2] += gz
+                            grad[i, 0] -= gx
+                            grad[i, 1] -= gy
+                            grad[i, 2] -= gz
+                            gcell[0, 0] += n1 * gx
+                            gcell[0, 1] += n1 * gy
+                            gcell[0, 2] += n1 * gz
+                            gcell[1, 0] += n2 * gx
+                            gcell[1, 1] += n2 * gy
+                            gcell[1, 2] += n2 * gz
+                            gcell[2, 0] += n3 * gx
+                            gcell[2, 1] += n3 * gy
+                            gcell[2, 2] += n3 * gz
+    return energy, grad, gcell
+
+
+@njit(cache=True)
+def min_contact_ratio(x, radii, n0, nmol, centres, cell, nmax, reach, stop_below):
+    """Smallest r_ij / (R_i + R_j) over atom pairs of different molecules (molecule 0
+    against all others and their images); returns early once below ``stop_below``."""
+    best = 1e30
+    reach2 = reach * reach
+    for k in range(nmol):
+        for n1 in range(-nmax[0], nmax[0] + 1):
+            for n2 in range(-nmax[1], nmax[1] + 1):
+                for n3 in range(-nmax[2], nmax[2] + 1):
+                    if k == 0 and n1 == 0 and n2 == 0 and n3 == 0:
+                        continue
+                    sx = n1 * cell[0, 0] + n2 * cell[1, 0] + n3 * cell[2, 0]
+                    sy = n1 * cell[0, 1] + n2 * cell[1, 1] + n3 * cell[2, 1]
+                    sz = n1 * cell[0, 2] + n2 * cell[1, 2] + n3 * cell[2, 2]
+                    cx = centres[k, 0] + sx - centres[0, 0]
+                    cy = centres[k, 1] + sy - centres[0, 1]
+                    cz = centres[k, 2] + sz - centres[0, 2]
+                    if cx * cx + cy * cy + cz * cz > reach2:
+                        continue
+                    for i in range(n0):
+                        for jj in range(n0):
+                            j = k * n0 + jj
+                            dx = x[j, 0] + sx - x[i, 0]
+                            dy = x[j, 1] + sy - x[i, 1]
+                            dz = x[j, 2] + sz - x[i, 2]
+                            ratio = np.sqrt(dx * dx + dy * dy + dz * dz) / (radii[i] + radii[j])
+                            if ratio < best:
+                                best = ratio
+                                if best < stop_below:
+                                    return best
+    return best
