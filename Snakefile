@@ -6,7 +6,10 @@ from snakemake.utils import min_version, validate
 min_version("8.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default, unless `--configfile` names another set of landscapes.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -14,8 +17,10 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/synth.smk"
 include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/latent.smk"
 
 
 report: "workflow/report/workflow.rst"

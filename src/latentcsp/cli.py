@@ -102,6 +102,34 @@ def cmd_summary(args) -> None:
     print(f"summary: {len(written)} files in {args.out}", file=sys.stderr)
 
 
+def cmd_latent(args) -> None:
+    import pandas as pd
+
+    from .latent.stage import run
+    from .report.figures import latent_maps, reconstruction_sweep, save
+
+    results = run(args.descriptors, args.scores, args.pca, args.structures, args.outdir, args.settings)
+    title = f"{args.outdir.parts[-5]} {args.outdir.parts[-1]} L{args.outdir.parts[-2]}" if len(args.outdir.parts) >= 5 else ""
+    sweep = pd.read_csv(args.outdir / "sweep.csv")
+    save(reconstruction_sweep(sweep, results.get("dof"), results.get("effective_dimension"),
+                              results.get("effective_dimension_pca"), title), args.outdir / "sweep")
+    coords = pd.read_csv(args.outdir / "coordinates.csv", dtype={"id": str})
+    save(latent_maps(coords, title), args.outdir / "map")
+    if args.structures is not None:
+        from .report.chemiscope import write_dataset
+        from .store import read_structures
+
+        structures = read_structures(args.structures).subset(list(coords.id))
+        scores = pd.read_csv(args.scores, dtype={"id": str})
+        write_dataset(args.outdir / "chemiscope.json.gz", structures, coords, scores, title)
+    if results.get("status") == "ok":
+        line = (f"effective dimension AE {results['effective_dimension']}, "
+                f"PCA {results['effective_dimension_pca']}, DoF {results.get('dof')}")
+    else:
+        line = f"skipped: {results.get('reason')}"
+    print(f"latent {title}: {line}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="latentcsp",
@@ -160,6 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("latent", help="autoencoder width sweep, neighbourhoods and sampling of one group")
+    p.add_argument("--descriptors", required=True, nargs="+", type=Path)
+    p.add_argument("--scores", required=True, type=Path, help="the group's scores.csv (structures kept)")
+    p.add_argument("--pca", required=True, type=Path, help="the group's pca.json (true DoF)")
+    p.add_argument("--structures", type=Path, default=None, help="structures.h5, for PDD crystal similarity")
+    p.add_argument("--settings", type=_json, default={}, help="the latent config section, JSON")
+    p.add_argument("--outdir", required=True, type=Path)
+    p.set_defaults(func=cmd_latent)
+
+    from .synth.cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

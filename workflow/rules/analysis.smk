@@ -34,7 +34,9 @@ rule analyse:
 
 rule summary:
     input:
+        groups=expand("results/{landscape}/groups.csv", landscape=LANDSCAPES),
         pca=all_analyses,
+        latent=all_latents,
     output:
         table1="results/summary/table1_counts.csv",
         table2="results/summary/table2_dof.csv",

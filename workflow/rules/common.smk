@@ -4,6 +4,7 @@ import json
 import shlex
 
 from latentcsp.io import expand_source
+from latentcsp.symmetry import TOP10
 
 LANDSCAPES = list(config["landscapes"])
 
@@ -18,12 +19,27 @@ def as_json(obj):
 
 
 def landscape_spec(wildcards):
-    return as_json(config["landscapes"][wildcards.landscape])
+    entry = dict(config["landscapes"][wildcards.landscape])
+    entry.pop("synth", None)
+    entry.pop("windows", None)
+    return as_json(entry)
+
+
+def landscape_windows(wildcards):
+    """The landscape's own energy windows, else the global ones."""
+    return " ".join(str(w) for w in config["landscapes"][wildcards.landscape].get("windows", config["windows"]))
 
 
 def landscape_files(wildcards):
-    """The files of a landscape's source: new files rerun its ingest."""
+    """The files of a landscape's source: new files rerun its ingest.
+
+    A generated landscape (``synth: <molecule>``) waits for its generator's
+    merged table instead, since its files do not exist before the DAG runs.
+    """
     entry = config["landscapes"][wildcards.landscape]
+    if entry.get("synth"):
+        kind = "trial" if entry["source"].rstrip("/").endswith("trial") else "minima"
+        return [f"results/synth/{entry['synth']}/{kind}/dof.csv"]
     files = expand_source(entry["source"], entry.get("format", "auto")) if _exists(entry["source"]) else []
     side = [entry["energies"]] if entry.get("energies") else []
     return (files or [entry["source"]]) + side
@@ -73,5 +89,18 @@ def all_analyses(wildcards):
         f"results/{landscape}/analysis/{dset}/{window}/{group}/pca.json"
         for landscape in LANDSCAPES
         for dset in DESCRIPTOR_SETS
+        for window, group in analysed_groups(landscape)
+    ]
+
+
+LATENT_SETS = [s for s in config.get("latent", {}).get("sets", []) if s in DESCRIPTOR_SETS]
+
+
+def all_latents(wildcards):
+    """metrics.json of every analysed group of the descriptor sets named in latent.sets."""
+    return [
+        f"results/{landscape}/latent/{dset}/{window}/{group}/metrics.json"
+        for landscape in LANDSCAPES
+        for dset in LATENT_SETS
         for window, group in analysed_groups(landscape)
     ]

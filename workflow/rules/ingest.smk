@@ -33,7 +33,7 @@ checkpoint select:
     output:
         "results/{landscape}/groups.csv",
     params:
-        windows=" ".join(str(w) for w in config["windows"]),
+        windows=landscape_windows,
         spacegroups=shlex.quote(
             config["spacegroups"] if isinstance(config["spacegroups"], str) else json.dumps(config["spacegroups"])
         ),

@@ -109,3 +109,40 @@ def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def reconstruction_sweep(sweep: pd.DataFrame, dof, effective: int | None, effective_pca: int | None, title: str):
+    """Held-out reconstruction error against bottleneck width, autoencoder and PCA, DoF marked."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    if sweep.empty:
+        ax.text(0.5, 0.5, title + "\nlatent analysis skipped (group too small)", ha="center", transform=ax.transAxes)
+        return fig
+    g = sweep.groupby("width")
+    for col, label, colour in (("ae_mse", "autoencoder", "C0"), ("pca_mse", "PCA", "C1")):
+        mean, sem = g[col].mean(), g[col].std(ddof=1).fillna(0) / np.sqrt(g.size())
+        ax.errorbar(mean.index, mean, yerr=sem, marker="o", ms=4, capsize=2, label=label, color=colour)
+    ax.axhline(g["null_mse"].mean().mean(), color="grey", ls=":", lw=1, label="mean predictor")
+    if dof:
+        ax.axvline(dof, color="black", ls="--", lw=1.2, label=f"true DoF = {dof}")
+    if effective:
+        ax.axvline(effective, color="C0", ls="-.", lw=1, label=f"AE knee = {effective}")
+    if effective_pca:
+        ax.axvline(effective_pca, color="C1", ls="-.", lw=1, label=f"PCA knee = {effective_pca}")
+    ax.set(xlabel="bottleneck width", ylabel="held-out reconstruction MSE (standardized)", yscale="log", title=title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def latent_maps(coords: pd.DataFrame, title: str):
+    """2-d autoencoder and PCA maps of a group, coloured by relative energy."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, name in zip(axes, ("ae_2d", "pca_2d")):
+        if f"{name}_1" not in coords:
+            ax.text(0.5, 0.5, f"no {name} map", ha="center", transform=ax.transAxes)
+            continue
+        sc = ax.scatter(coords[f"{name}_1"], coords[f"{name}_2"], c=coords.rel_energy, cmap="viridis", s=14)
+        ax.set(xlabel=f"{name} 1", ylabel=f"{name} 2", title=f"{title}: {'autoencoder' if name == 'ae_2d' else 'PCA'}")
+    if "ae_2d_1" in coords:
+        fig.colorbar(sc, ax=axes, label="relative energy / kJ mol$^{-1}$")
+    return fig

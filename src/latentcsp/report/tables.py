@@ -45,6 +45,11 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
                "elbow": pca["elbow"]}
         for key, value in pca["n_components"].items():
             row[f"n{round(float(key) * 100):d}"] = value
+        latent = path.parents[4] / "latent" / m["dset"] / m["window"] / m["group"] / "metrics.json"
+        if latent.exists():
+            metrics = json.loads(latent.read_text())
+            row["AE"] = metrics.get("effective_dimension")
+            row["PCA_knee"] = metrics.get("effective_dimension_pca")
         for name, est in ids.get("estimators", {}).items():
             row[name] = est.get("dimension")
             lo, hi = est.get("ci_low"), est.get("ci_high")
@@ -60,16 +65,21 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
 
 
 def table1(manifests: dict[str, pd.DataFrame], groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Structures per landscape and window: all of them, and those in the selected space groups."""
+    """Structures per landscape and window (all, and in the selected space groups), their energy
+    spread (kJ/mol) and density (g/cm^3)."""
     rows = []
     for name, man in manifests.items():
         g = groups[name]
         for window in sorted(g.window.unique(), key=float):
             selected = g[(g.window == window) & (g.group == "all")]
+            inside = man[man.rel_energy <= float(window) + 1e-9]
             rows.append({"landscape": name, "window": window,
-                         "n_structures": int((man.rel_energy <= float(window) + 1e-9).sum()),
+                         "n_structures": len(inside),
                          "n_selected": len(selected),
-                         "n_spacegroups": int(g[(g.window == window) & (g.group != "all")].group.nunique())})
+                         "n_spacegroups": int(g[(g.window == window) & (g.group != "all")].group.nunique()),
+                         "energy_spread": round(float(inside.rel_energy.max()), 2),
+                         "density_median": round(float(inside.density.median()), 3),
+                         "density_range": f"{inside.density.min():.2f}-{inside.density.max():.2f}"})
     return pd.DataFrame(rows)
 
 
@@ -90,7 +100,9 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
     for dset, sub in table.groupby("dset", sort=False):
         pivot = sub.pivot_table(index="group", columns=["landscape", "window"], values=threshold, aggfunc="first")
         elbow = sub.pivot_table(index="group", columns=["landscape", "window"], values="elbow", aggfunc="first")
-        cells = (pivot.astype("Int64").astype(str) + " (" + elbow.astype("Int64").astype(str) + ")").replace("<NA> (<NA>)", "—")
+        elbow = elbow.reindex(index=pivot.index, columns=pivot.columns)
+        cells = pd.DataFrame([[_count_cell(a, b) for a, b in zip(rn, re)] for rn, re in zip(pivot.values, elbow.values)],
+                             index=pivot.index, columns=pivot.columns)
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
         cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
@@ -100,9 +112,17 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
     return "\n\n".join(out)
 
 
+def _count_cell(n80, elbow) -> str:
+    """'33 (9)' for n80 = 33 and elbow 9; '—' where the group was not analysed."""
+    if pd.isna(n80):
+        return "—"
+    return f"{int(n80)} ({'—' if pd.isna(elbow) else int(elbow)})"
+
+
 def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     """Markdown: each group's DoF, n80, elbow and intrinsic-dimension estimates (with CI)."""
     cols = ["landscape", "window", "group", "n_unique", "dof", "n80", "elbow"]
+    cols += [c for c in ("AE", "PCA_knee") if c in table]
     out = []
     for dset, sub in table.groupby("dset", sort=False):
         show = sub[cols].copy()

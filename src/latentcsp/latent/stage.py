@@ -1,0 +1,74 @@
+"""The latent stage for one group: files in, files out around :func:`.group.run_group`.
+
+Reads the structures the analysis kept (``scores.csv``: near-duplicates
+removed), their descriptor rows and crystal geometry, and writes into
+``results/{landscape}/latent/{set}/{window}/{group}/``:
+
+* ``sweep.csv``: held-out reconstruction error per width and fold (AE and PCA);
+* ``metrics.json``: effective dimension, neighbourhood and sampling metrics,
+  and the true DoF from ``pca.json``;
+* ``coordinates.csv``: id, rel_energy, density, and the encoded coordinates
+  (AE, VAE and PCA at the effective width; AE and PCA 2-d maps);
+* ``models/{ae,vae,ae_2d}.npz``: the fitted models (no pickle).
+
+The figures are drawn by the CLI from these files (:mod:`latentcsp.report`
+sits above this module).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.group import load_rows, write_json
+from ..store import read_structures, write_csv
+
+
+def informative_columns(X: np.ndarray, rel_tol: float = 1e-6) -> np.ndarray:
+    """The columns that vary across at least half of the structures, standardized over the group.
+
+    Symmetry functions of close contacts are zero in most crystals and non-zero
+    in a few; a training fold without those few sees a constant column, and
+    standardizing the held-out value by ~0 swamps the reconstruction error of
+    every width.  Such columns (interquartile range below ``rel_tol`` x the
+    largest) are dropped; shape (n, d) -> (n, d_kept).
+    """
+    spread = np.percentile(X, 75, axis=0) - np.percentile(X, 25, axis=0)
+    keep = spread > rel_tol * spread.max()
+    Xk = X[:, keep]
+    return (Xk - Xk.mean(axis=0)) / Xk.std(axis=0)
+
+
+def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: dict) -> dict:
+    """Latent analysis of one group; returns metrics.json's content."""
+    from .group import run_group
+
+    outdir = Path(outdir)
+    kept = pd.read_csv(scores_csv, dtype={"id": str})
+    dof = json.loads(Path(pca_json).read_text())["dof"].get("total")
+    X = informative_columns(load_rows(descriptor_files, list(kept.id))[0])
+    structures = read_structures(structures_h5).subset(list(kept.id)) if structures_h5 else None
+    crystals = None if structures is None else [
+        (structures.cell[s], structures.positions[structures.atoms_of(s)], structures.numbers[structures.atoms_of(s)])
+        for s in range(len(structures))]
+    props = {"energy": kept.rel_energy.to_numpy(float), "density": kept.density.to_numpy(float)}
+    out = run_group(X, props, list(kept.id), config, structures=crystals)
+    results = {**out["results"], "dof": dof}
+    write_json(results, outdir / "metrics.json")
+    if results.get("status") != "ok":
+        write_csv(pd.DataFrame(columns=["width", "fold", "ae_mse", "pca_mse", "null_mse"]), outdir / "sweep.csv")
+        write_csv(kept[["id", "rel_energy", "density"]], outdir / "coordinates.csv")
+        return results
+    write_csv(out["sweep"], outdir / "sweep.csv")
+    coords = kept[["id", "rel_energy", "density"]].copy()
+    for name, Z in out["coordinates"].items():
+        for k in range(Z.shape[1]):
+            coords[f"{name}_{k + 1}"] = Z[:, k]
+    write_csv(coords, outdir / "coordinates.csv")
+    (outdir / "models").mkdir(parents=True, exist_ok=True)
+    for name, model in out["models"].items():
+        model.save(outdir / "models" / f"{name}.npz")
+    return results
