@@ -23,6 +23,8 @@ rule analyse:
         ),
     params:
         settings=as_json(config["analysis"]),
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/analysis/{dset}/{window}/{group}.log",
     shell:
@@ -50,6 +52,8 @@ rule summary:
         ),
     params:
         estimators=" ".join(config["analysis"]["estimators"]),
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/summary.log",
     shell:

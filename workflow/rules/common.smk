@@ -2,6 +2,7 @@
 
 import json
 import shlex
+from pathlib import Path
 
 from latentcsp.io import expand_source
 from latentcsp.symmetry import TOP10
@@ -38,7 +39,7 @@ def landscape_files(wildcards):
     """
     entry = config["landscapes"][wildcards.landscape]
     if entry.get("synth"):
-        kind = "trial" if entry["source"].rstrip("/").endswith("trial") else "minima"
+        kind = "trial" if Path(entry["source"]).name == "trial" else "minima"
         return [f"results/synth/{entry['synth']}/{kind}/dof.csv"]
     files = expand_source(entry["source"], entry.get("format", "auto")) if _exists(entry["source"]) else []
     side = [entry["energies"]] if entry.get("energies") else []

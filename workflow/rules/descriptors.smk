@@ -26,6 +26,8 @@ rule descriptors:
         mem_mb=descriptor_mem_mb,
         mem_mb_per_cpu=descriptor_mem_mb_per_cpu,
         runtime=descriptor_runtime,
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/descriptors/{dset}/{spacegroup}.log",
     shell:

@@ -4,6 +4,8 @@
 rule fetch_roy:
     output:
         "resources/roy/beran_roy_structures.xyz.bz2",
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/fetch_roy.log",
     shell:
@@ -20,6 +22,8 @@ rule ingest:
     params:
         spec=landscape_spec,
         options=as_json(config.get("ingest", {})),
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/ingest.log",
     shell:
@@ -37,6 +41,8 @@ checkpoint select:
         spacegroups=shlex.quote(
             config["spacegroups"] if isinstance(config["spacegroups"], str) else json.dumps(config["spacegroups"])
         ),
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/select.log",
     shell:

@@ -33,6 +33,8 @@ rule latent:
         settings=as_json(config.get("latent", {}).get("settings", {})),
         outdir=lambda wc: f"results/{wc.landscape}/latent/{wc.dset}/{wc.window}/{wc.group}",
     threads: 1
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/latent/{dset}/{window}/{group}.log",
     shell:

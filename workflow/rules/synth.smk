@@ -23,6 +23,8 @@ rule synth:
         n_trials=SYNTH.get("n_trials", 60),
         seed=SYNTH.get("seed", 0),
         minimise="" if SYNTH.get("minimise", True) else "--no-minimise",
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/synth/{molecule}/{tag}.log",
     shell:
@@ -37,6 +39,8 @@ rule synth_merge:
     output:
         trial="results/synth/{molecule}/trial/dof.csv",
         minima="results/synth/{molecule}/minima/dof.csv",
+    conda:
+        "../../envs/latentcsp.yaml"
     log:
         "logs/synth/{molecule}/merge.log",
     shell:
