@@ -39,6 +39,9 @@ def test_realism_known_answers(X):
     blur = realism(np.repeat(noise.mean(axis=0, keepdims=True), 10, axis=0), noise)
     assert blur["inside_support"] == 1.0
     assert blur["centroid_distance_ratio"] < 0.05 and blur["coverage"] <= 0.02
+    assert blur["centroid_inside_support"]
+    ring = np.c_[np.cos(np.linspace(0, 6.2, 60)), np.sin(np.linspace(0, 6.2, 60))]
+    assert not realism(ring, ring)["centroid_inside_support"]  # the hole of a ring is outside
     one = realism(X[:1], X)
     assert one["n_samples"] == 1 and one["coverage"] == pytest.approx(1 / 100)
 

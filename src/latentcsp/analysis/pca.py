@@ -57,11 +57,14 @@ def _as_matrix(X) -> np.ndarray:
     return X
 
 
-def preprocess(X, standardize: bool = True, const_tol: float = 1e-10) -> tuple[np.ndarray, dict]:
+def preprocess(X, standardize: bool = True, const_tol: float = 1e-6) -> tuple[np.ndarray, dict]:
     """Drop constant columns and optionally standardise; returns (Z, info).
 
-    A column is constant when its standard deviation is at most ``const_tol``
-    times its largest absolute value (or exactly zero). ``info`` holds
+    A column counts as constant when its standard deviation is at most
+    ``const_tol`` times the largest column's (or exactly zero).  Symmetry
+    functions of distant shells hold "dust" (values ~1e-40 that vary by
+    ~1e-41); judged against their own size they would look alive and
+    standardising would give them the same weight as a real contact.  ``info`` holds
     ``n_features_in``, ``n_features``, ``n_constant_dropped``, ``standardized``
     and ``kept_columns`` (indices into the input columns). Z is centred.
     """
@@ -70,9 +73,7 @@ def preprocess(X, standardize: bool = True, const_tol: float = 1e-10) -> tuple[n
     mean = X.mean(axis=0) if n else np.zeros(p)
     Xc = X - mean
     std = Xc.std(axis=0) if n else np.zeros(p)
-    scale = np.abs(X).max(axis=0) if n else np.zeros(p)
-    keep = std > const_tol * scale
-    keep &= std > 0
+    keep = (std > const_tol * std.max()) & (std > 0) if p else np.zeros(0, dtype=bool)
     Z = Xc[:, keep]
     if standardize and Z.shape[1]:
         Z = Z / std[keep]

@@ -22,6 +22,9 @@ structures in the standardized descriptor space the models work in:
   centroid is closer to every real structure than they are to each other, so
   it counts as "inside the support" although it is no realistic structure;
   read ``inside_support`` together with this ratio and ``coverage``.
+  ``centroid_inside_support`` says whether the landscape's centroid itself
+  passes the support test; if it does, ``inside_support`` cannot tell
+  realistic samples from blurred ones in this group.
 
 A decoder's output is smooth (it loses what the bottleneck cannot carry), so
 ``reference_reconstruction_nn`` gives the same nearest-real distance for the
@@ -154,6 +157,7 @@ def realism(samples, X, *, model=None, percentile: float = 95.0, reconstructions
         "coverage": float(len(np.unique(nearest)) / len(X)),
         "centroid_distance_ratio": float(np.median(np.linalg.norm(Zs - Zx.mean(axis=0), axis=1))
                                          / max(np.median(np.linalg.norm(Zx - Zx.mean(axis=0), axis=1)), 1e-300)),
+        "centroid_inside_support": bool(np.linalg.norm(Zx - Zx.mean(axis=0), axis=1).min() <= thr),
     }
     if reconstructions is not None:
         Zr = std(reconstructions)

@@ -20,26 +20,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..analysis.group import load_rows, write_json
 from ..store import read_structures, write_csv
-
-
-def informative_columns(X: np.ndarray, rel_tol: float = 1e-6) -> np.ndarray:
-    """The columns that vary across at least half of the structures, standardized over the group.
-
-    Symmetry functions of close contacts are zero in most crystals and non-zero
-    in a few; a training fold without those few sees a constant column, and
-    standardizing the held-out value by ~0 swamps the reconstruction error of
-    every width.  Such columns (interquartile range below ``rel_tol`` x the
-    largest) are dropped; shape (n, d) -> (n, d_kept).
-    """
-    spread = np.percentile(X, 75, axis=0) - np.percentile(X, 25, axis=0)
-    keep = spread > rel_tol * spread.max()
-    Xk = X[:, keep]
-    return (Xk - Xk.mean(axis=0)) / Xk.std(axis=0)
 
 
 def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: dict) -> dict:
@@ -49,7 +33,7 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
     outdir = Path(outdir)
     kept = pd.read_csv(scores_csv, dtype={"id": str})
     dof = json.loads(Path(pca_json).read_text())["dof"].get("total")
-    X = informative_columns(load_rows(descriptor_files, list(kept.id))[0])
+    X, _ = load_rows(descriptor_files, list(kept.id))
     structures = read_structures(structures_h5).subset(list(kept.id)) if structures_h5 else None
     crystals = None if structures is None else [
         (structures.cell[s], structures.positions[structures.atoms_of(s)], structures.numbers[structures.atoms_of(s)])
