@@ -94,13 +94,10 @@ def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
     for k, name in enumerate(names):
         vals = table.set_index("group")[name].reindex(groups).astype(float)
         err = None
-        ci_col = f"{name}_ci"
-        if ci_col in table:
-            ci = table.set_index("group")[ci_col].reindex(groups).fillna("")
-            lo = [float(c.split("-")[0]) if c else np.nan for c in ci]
-            hi = [float(c.split("-")[1]) if c else np.nan for c in ci]
-            err = np.abs(np.array([vals - lo, np.array(hi) - vals]))
-            err = np.nan_to_num(err)
+        if f"{name}_lo" in table:
+            lo = table.set_index("group")[f"{name}_lo"].reindex(groups).astype(float)
+            hi = table.set_index("group")[f"{name}_hi"].reindex(groups).astype(float)
+            err = np.nan_to_num(np.abs(np.array([vals - lo, hi - vals])))
         ax.bar(x + (k - len(names) / 2 + 0.5) * width, vals, width, yerr=err, capsize=2, label=name)
     dof = table.set_index("group").dof.reindex(groups).astype(float)
     ax.scatter(x, dof, marker="_", s=900, color="black", lw=2.5, zorder=5, label="true DoF (rigid)")

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import symmetry
@@ -52,8 +53,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
             row["PCA_knee"] = metrics.get("effective_dimension_pca")
         for name, est in ids.get("estimators", {}).items():
             row[name] = est.get("dimension")
-            lo, hi = est.get("ci_low"), est.get("ci_high")
-            row[f"{name}_ci"] = "" if lo is None or hi is None else f"{lo:.1f}-{hi:.1f}"
+            row[f"{name}_lo"], row[f"{name}_hi"] = est.get("ci_low"), est.get("ci_high")
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
@@ -119,6 +119,13 @@ def _count_cell(n80, elbow) -> str:
     return f"{int(n80)} ({'—' if pd.isna(elbow) else int(elbow)})"
 
 
+def _estimate_cell(value, lo, hi) -> str:
+    """'10.1 [9.0, 11.3]', '10.1' without an interval, '' when not estimated."""
+    if pd.isna(value):
+        return ""
+    return f"{value:.1f}" + ("" if pd.isna(lo) or pd.isna(hi) else f" [{lo:.1f}, {hi:.1f}]")
+
+
 def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     """Markdown: each group's DoF, n80, elbow and intrinsic-dimension estimates (with CI)."""
     cols = ["landscape", "window", "group", "n_unique", "dof", "n80", "elbow"]
@@ -126,10 +133,13 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     out = []
     for dset, sub in table.groupby("dset", sort=False):
         show = sub[cols].copy()
+        for col in ("AE", "PCA_knee"):
+            if col in show:
+                show[col] = show[col].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
         for name in estimators:
             if name in sub:
-                est = sub[name].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
-                ci = sub.get(f"{name}_ci", pd.Series("", index=sub.index)).fillna("")
-                show[name] = est + ci.map(lambda c: f" [{c}]" if c else "")
+                show[name] = [_estimate_cell(v, lo, hi) for v, lo, hi in
+                              zip(sub[name], sub.get(f"{name}_lo", sub[name] * np.nan),
+                                  sub.get(f"{name}_hi", sub[name] * np.nan))]
         out.append(f"### Descriptor set `{dset}`: dimension estimates\n\n" + show.to_markdown(index=False))
     return "\n\n".join(out)
