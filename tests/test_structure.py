@@ -109,3 +109,18 @@ def test_site_symmetry_of_a_molecule_on_an_inversion_centre():
     assert c.site_symmetries == ["-1"]
     general = analyse(raw(methanol_like()))
     assert general.site_symmetries == ["1"]
+
+
+def test_periodic_pairs_match_ase_on_a_narrow_skewed_cell():
+    from ase.neighborlist import primitive_neighbor_list
+
+    from latentcsp.structure import periodic_pairs
+
+    rng = np.random.default_rng(7)
+    cell = np.array([[2.1, 0.0, 0.0], [1.7, 2.6, 0.0], [-0.9, 0.8, 3.3]])
+    positions = rng.uniform(-3, 6, size=(7, 3))  # unwrapped on purpose
+    ours = periodic_pairs(cell, positions, 3.0)
+    ref = primitive_neighbor_list("ijSd", (True,) * 3, cell, positions, 3.0)
+    key = lambda i, j, S, d: sorted(zip(i.tolist(), j.tolist(), map(tuple, S.tolist()), np.round(d, 9).tolist()))
+    assert key(*ours) == key(*ref)
+    assert len(ours[0]) > 50  # many images of each atom

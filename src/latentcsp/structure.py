@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import spglib
 from ase.data import atomic_masses, chemical_symbols, covalent_radii
-from ase.neighborlist import primitive_neighbor_list
+from scipy.spatial import cKDTree
 
 from .io import RawStructure
 
@@ -100,13 +100,39 @@ def formula_of(numbers: np.ndarray) -> str:
     return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
 
 
+def periodic_pairs(cell, positions, cutoff: float):
+    """Every pair closer than ``cutoff`` Å under PBC, each direction once, images included.
+
+    Returns i, j (m,) int, S (m, 3) int and d (m,) Å with
+    d = |positions[j] + S @ cell - positions[i]|; a k-d tree over the periodic
+    images that can reach the cell (from the reciprocal-vector norms), so any
+    cell shape works.
+    """
+    cell = np.asarray(cell, float)
+    frac = np.linalg.solve(cell.T, np.asarray(positions, float).T).T
+    wrap = np.floor(frac).astype(np.int64)
+    inside = (frac - wrap) @ cell
+    reach = np.ceil(cutoff * np.linalg.norm(np.linalg.inv(cell), axis=0)).astype(int)
+    shifts = np.stack(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij"), -1).reshape(-1, 3)
+    n = len(inside)
+    images = (inside[None] + (shifts @ cell)[:, None]).reshape(-1, 3)
+    pairs = cKDTree(inside).query_ball_tree(cKDTree(images), cutoff)
+    i = np.repeat(np.arange(n), [len(p) for p in pairs])
+    flat = np.fromiter((k for p in pairs for k in p), dtype=np.int64, count=len(i))
+    j, S = flat % n, shifts[flat // n]
+    S = S - wrap[j] + wrap[i]  # back to the frame of the given positions
+    positions = np.asarray(positions, float)
+    vec = positions[j] + S @ cell - positions[i]
+    d = np.linalg.norm(vec, axis=1)
+    keep = (i != j) | np.any(S != 0, axis=1)
+    return i[keep], j[keep], S[keep], d[keep]
+
+
 def _bonds(cell, positions, numbers, opts: Options):
     """Covalent contacts under PBC: i, j, integer image shift S, distance d."""
     radii = covalent_radii[numbers]
     cutoff = 2 * radii.max() + opts.bond_tolerance
-    i, j, S, d = primitive_neighbor_list(
-        "ijSd", (True, True, True), cell, positions, cutoff, numbers=numbers
-    )
+    i, j, S, d = periodic_pairs(cell, positions, cutoff)
     rsum = radii[i] + radii[j]
     overlap = d < opts.overlap_fraction * rsum
     if overlap.any():
@@ -209,13 +235,15 @@ def content_hash(cell, positions, numbers, symprec: float = 0.1, decimals: int =
     params = np.round(np.r_[a, b, c], 2).tolist() + np.round(ang, 1).tolist()
     counts = Counter(snum.tolist())
     rare = min(counts, key=lambda z: (counts[z], z))
+    grid = 10**decimals
     best = None
     for origin in sfrac[snum == rare]:
-        shifted = np.round((sfrac - origin) % 1.0, decimals) % 1.0
-        table = sorted(zip(snum.tolist(), *np.round(shifted, decimals).T.tolist()))
-        if best is None or table < best:
+        coords = np.round((sfrac - origin) % 1.0 * grid).astype(np.int64) % grid
+        table = np.column_stack([snum, coords])
+        table = table[np.lexsort(table.T[::-1])]
+        if best is None or table.tolist() < best.tolist():
             best = table
-    text = repr((params, best))
+    text = repr((params, best.tolist()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
