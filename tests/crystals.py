@@ -42,3 +42,17 @@ def to_extxyz_frame(atoms: Atoms, name: str, energy: float | None, spacegroup: s
     if spacegroup:
         out.info["spacegroup"] = spacegroup
     return out
+
+
+def same_sites(cell, pos_a, num_a, pos_b, num_b, tol=1e-4) -> bool:
+    """Whether two atom sets are equal as sets under PBC (same elements on the same points, Å)."""
+    if len(pos_a) != len(pos_b):
+        return False
+    fa = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_a).T).T
+    fb = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_b).T).T
+    d = fa[:, None, :] - fb[None, :, :]
+    d -= np.round(d)
+    dist = np.linalg.norm(d @ cell, axis=-1)
+    j = dist.argmin(axis=1)
+    return bool((dist.min(axis=1) < tol).all() and len(set(j)) == len(j)
+                and (np.asarray(num_a) == np.asarray(num_b)[j]).all())

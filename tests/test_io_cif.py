@@ -12,6 +12,7 @@ from ase.spacegroup import crystal
 
 from latentcsp.io import RawStructure, Rejected, read_source
 from latentcsp.io.cif import (cell_matrix, composition_matches, expand_sites, formula_counts, ops_arrays,
+from crystals import same_sites
                               parse_symop, read_cif, resolve_spacegroup)
 
 P21C = ["x, y, z", "-x, y+1/2, -z+1/2", "-x, -y, -z", "x, -y+1/2, z+1/2"]
@@ -61,18 +62,6 @@ def good(records):
 def bad(records):
     return [r for r in records if isinstance(r, Rejected)]
 
-
-def same_sites(cell, pos_a, num_a, pos_b, num_b, tol=1e-4):
-    """Whether two atom sets are equal as sets under PBC (same elements on the same points)."""
-    if len(pos_a) != len(pos_b):
-        return False
-    fa = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_a).T).T
-    fb = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_b).T).T
-    d = fa[:, None, :] - fb[None, :, :]
-    d -= np.round(d)
-    dist = np.linalg.norm(d @ cell, axis=-1)
-    j = dist.argmin(axis=1)
-    return bool((dist.min(axis=1) < tol).all() and len(set(j)) == len(j) and (np.asarray(num_a) == np.asarray(num_b)[j]).all())
 
 
 # ---------------------------------------------------------------- helpers

@@ -11,6 +11,7 @@ from ase.spacegroup import crystal
 
 from latentcsp.io import RawStructure, Rejected, read_source
 from latentcsp.io.res import format_res, read_res, shelx_ops
+from crystals import same_sites
 
 CELL = (7.0, 6.5, 9.0, 90.0, 105.0, 90.0)
 SITES = [("C", (0.11, 0.23, 0.31)), ("O", (0.27, 0.25, 0.33))]
@@ -33,17 +34,6 @@ def write(tmp_path, text, name="x.res"):
     path.write_text(text)
     return str(path)
 
-
-def same_sites(cell, pos_a, num_a, pos_b, num_b, tol=1e-4):
-    if len(pos_a) != len(pos_b):
-        return False
-    fa = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_a).T).T
-    fb = np.linalg.solve(np.asarray(cell).T, np.asarray(pos_b).T).T
-    d = fa[:, None, :] - fb[None, :, :]
-    d -= np.round(d)
-    dist = np.linalg.norm(d @ cell, axis=-1)
-    j = dist.argmin(axis=1)
-    return bool((dist.min(axis=1) < tol).all() and len(set(j)) == len(j) and (np.asarray(num_a) == np.asarray(num_b)[j]).all())
 
 
 def reference(spacegroup, cell=CELL, sites=SITES):
