@@ -10,9 +10,10 @@ import pytest
 from ase.io import read as ase_read
 from ase.spacegroup import crystal
 
+from crystals import same_sites
+
 from latentcsp.io import RawStructure, Rejected, read_source
 from latentcsp.io.cif import (cell_matrix, composition_matches, expand_sites, formula_counts, ops_arrays,
-from crystals import same_sites
                               parse_symop, read_cif, resolve_spacegroup)
 
 P21C = ["x, y, z", "-x, y+1/2, -z+1/2", "-x, -y, -z", "x, -y+1/2, z+1/2"]

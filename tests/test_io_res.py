@@ -9,9 +9,10 @@ import pytest
 from ase.io import write as ase_write
 from ase.spacegroup import crystal
 
+from crystals import same_sites
+
 from latentcsp.io import RawStructure, Rejected, read_source
 from latentcsp.io.res import format_res, read_res, shelx_ops
-from crystals import same_sites
 
 CELL = (7.0, 6.5, 9.0, 90.0, 105.0, 90.0)
 SITES = [("C", (0.11, 0.23, 0.31)), ("O", (0.27, 0.25, 0.33))]
