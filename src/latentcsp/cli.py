@@ -48,8 +48,13 @@ def cmd_select(args) -> None:
     from .select import group_sizes, make_groups
     from .store import read_manifest, write_csv
 
-    groups = make_groups(read_manifest(args.manifest), args.windows, args.spacegroups)
+    manifest = read_manifest(args.manifest)
+    groups = make_groups(manifest, args.windows, args.spacegroups)
     write_csv(groups, args.out)
+    if args.stamps:
+        from .select import write_stamps
+
+        write_stamps(groups, manifest, args.stamps)
     sizes = group_sizes(groups)
     print(f"{len(sizes)} groups: " + ", ".join(f"{w}/{g}={n}" for w, g, n in sizes.itertuples(index=False)),
           file=sys.stderr)
@@ -155,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spacegroups", type=_spacegroups, default="top10",
                    help='top10, all, or a JSON list of symbols/numbers')
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--stamps", type=Path, default=None,
+                   help="folder for one content digest per group (what Snakemake compares to skip unchanged groups)")
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("descriptors", help="ANI-style symmetry-function vectors of one space-group group (HDF5)",

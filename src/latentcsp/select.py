@@ -7,7 +7,9 @@ as slugs (``P2_1/c`` -> ``P21_c``).
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -62,3 +64,42 @@ def make_groups(manifest: pd.DataFrame, windows, spacegroups="top10") -> pd.Data
 def group_sizes(groups: pd.DataFrame) -> pd.DataFrame:
     """Structures per (window, group)."""
     return groups.groupby(["window", "group"], sort=False).size().rename("n").reset_index()
+
+
+def group_stamps(groups: pd.DataFrame, manifest: pd.DataFrame) -> dict[str, str]:
+    """A digest of what each group's downstream jobs read, keyed by a relative path.
+
+    * ``spacegroup/{slug}.sha256``: the ids and content hashes of a space
+      group's structures in any window (what its descriptor job computes);
+    * ``{window}/{group}.sha256``: the manifest rows (all but the source path)
+      of a (window, group) (what its analysis reads).
+
+    Snakemake compares these small files by content (input checksums) when
+    ``select`` reruns after new data: a job whose stamp did not change is not
+    rerun, so new structures rerun only the groups they join.
+    """
+    rows = manifest.drop(columns=[c for c in ("source",) if c in manifest]).set_index("id")
+
+    def digest(ids, columns=None) -> str:
+        part = rows.loc[sorted(set(ids))]
+        if columns is not None:
+            part = part[columns]
+        return hashlib.sha256(part.to_csv().encode()).hexdigest()
+
+    stamps = {}
+    for group, sub in groups[groups.group != COMBINED].groupby("group"):
+        stamps[f"spacegroup/{group}.sha256"] = digest(sub.id, ["hash", "n_atoms"])
+    for (window, group), sub in groups.groupby(["window", "group"]):
+        stamps[f"{window}/{group}.sha256"] = digest(sub.id)
+    return stamps
+
+
+def write_stamps(groups: pd.DataFrame, manifest: pd.DataFrame, outdir: str | Path) -> int:
+    """Write :func:`group_stamps` under ``outdir``; returns how many."""
+    from .store import atomic_path
+
+    stamps = group_stamps(groups, manifest)
+    for rel, value in stamps.items():
+        with atomic_path(Path(outdir) / rel) as tmp:
+            Path(tmp).write_text(value + "\n")
+    return len(stamps)

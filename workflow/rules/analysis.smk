@@ -8,8 +8,9 @@ rule analyse:
             if wc.group == "all"
             else [f"results/{wc.landscape}/descriptors/{wc.dset}/{wc.group}.h5"]
         ),
-        groups="results/{landscape}/groups.csv",
-        manifest="results/{landscape}/manifest.csv",
+        groups=ancient("results/{landscape}/groups.csv"),
+        manifest=ancient("results/{landscape}/manifest.csv"),
+        stamp=analysis_stamp,
     output:
         pca="results/{landscape}/analysis/{dset}/{window}/{group}/pca.json",
         ids="results/{landscape}/analysis/{dset}/{window}/{group}/id.json",

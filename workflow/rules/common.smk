@@ -105,3 +105,15 @@ def all_latents(wildcards):
         for dset in LATENT_SETS
         for window, group in analysed_groups(landscape)
     ]
+
+
+def descriptor_stamp(wildcards):
+    """The content stamp of a space-group group (written by select): its descriptor job's rerun trigger."""
+    checkpoints.select.get(landscape=wildcards.landscape)
+    return f"results/{wildcards.landscape}/stamps/spacegroup/{wildcards.spacegroup}.sha256"
+
+
+def analysis_stamp(wildcards):
+    """The content stamp of a (window, group): its analysis job's rerun trigger."""
+    checkpoints.select.get(landscape=wildcards.landscape)
+    return f"results/{wildcards.landscape}/stamps/{wildcards.window}/{wildcards.group}.sha256"

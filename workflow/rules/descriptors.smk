@@ -6,8 +6,10 @@ include: "resources.smk"
 
 rule descriptors:
     input:
-        structures="results/{landscape}/structures.h5",
-        groups="results/{landscape}/groups.csv",
+        # new data reruns ingest and select, but only groups whose stamp changed rerun here
+        structures=ancient("results/{landscape}/structures.h5"),
+        groups=ancient("results/{landscape}/groups.csv"),
+        stamp=descriptor_stamp,
     output:
         "results/{landscape}/descriptors/{dset}/{spacegroup}.h5",
     params:

@@ -35,7 +35,8 @@ checkpoint select:
     input:
         "results/{landscape}/manifest.csv",
     output:
-        "results/{landscape}/groups.csv",
+        groups="results/{landscape}/groups.csv",
+        stamps=directory("results/{landscape}/stamps"),
     params:
         windows=landscape_windows,
         spacegroups=shlex.quote(
@@ -47,4 +48,4 @@ checkpoint select:
         "logs/{landscape}/select.log",
     shell:
         "latentcsp select --manifest {input} --windows {params.windows} "
-        "--spacegroups {params.spacegroups} --out {output} 2> {log}"
+        "--spacegroups {params.spacegroups} --out {output.groups} --stamps {output.stamps} 2> {log}"

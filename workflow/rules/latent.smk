@@ -10,7 +10,7 @@ rule latent:
         ),
         scores="results/{landscape}/analysis/{dset}/{window}/{group}/scores.csv",
         pca="results/{landscape}/analysis/{dset}/{window}/{group}/pca.json",
-        structures="results/{landscape}/structures.h5",
+        structures=ancient("results/{landscape}/structures.h5"),
     output:
         metrics="results/{landscape}/latent/{dset}/{window}/{group}/metrics.json",
         sweep="results/{landscape}/latent/{dset}/{window}/{group}/sweep.csv",
