@@ -174,8 +174,9 @@ export PATH="$BIN:$PATH" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREAD
 
 # fetch ROY once (a local rule; compute nodes of real clusters often have no internet)
 if [ ! -f "$REPO/resources/roy/beran_roy_structures.xyz.bz2" ]; then
-    (cd "$SCRATCH/local" && snakemake --cores 1 --configfile "$SCRATCH/test.yaml" \
-        resources/roy/beran_roy_structures.xyz.bz2 >"$SCRATCH/fetch.log" 2>&1) \
+    # the target goes first: --configfile takes every word after it
+    (cd "$SCRATCH/local" && snakemake resources/roy/beran_roy_structures.xyz.bz2 --cores 1 \
+        --configfile "$SCRATCH/test.yaml" >"$SCRATCH/fetch.log" 2>&1) \
         || skip "could not fetch the ROY landscape (no network?): $(tail -n 3 "$SCRATCH/fetch.log")"
     mkdir -p "$SCRATCH/slurm/resources/roy"
     cp "$SCRATCH/local/resources/roy/beran_roy_structures.xyz.bz2" "$SCRATCH/slurm/resources/roy/"
