@@ -1,13 +1,12 @@
 """Command line of the generator.
 
-``python -m latentcsp.synth generate --molecule config/molecules/anti-BDT.xyz
+``latentcsp synth --molecule config/molecules/anti-BDT.xyz
 --spacegroup P21/c --n-trials 60 --seed 0 --out results/synth/anti-BDT``
 writes ``trial/``, ``minima/``, ``dof_<SG>.csv`` tables and ``summary_<SG>.json``;
-``python -m latentcsp.synth merge results/synth/anti-BDT`` joins the per-group tables
+``latentcsp synth-merge results/synth/anti-BDT`` joins the per-group tables
 into ``trial/dof.csv`` and ``minima/dof.csv``.
 
-To hang it under the main CLI: ``add_parsers(subparsers)`` adds ``synth`` (generate)
-and ``synth-merge``.
+:func:`add_parsers` hangs both under the main ``latentcsp`` command.
 """
 
 from __future__ import annotations
@@ -72,21 +71,3 @@ def add_parsers(sub) -> None:
     """Register ``synth`` and ``synth-merge`` on an argparse subparsers object."""
     _add_generate_args(sub.add_parser("synth", help="quasi-random rigid-molecule landscape for one space group"))
     _add_merge_args(sub.add_parser("synth-merge", help="join a molecule's per-group dof tables into dof.csv"))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m latentcsp.synth", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_generate_args(sub.add_parser("generate", help="one molecule, one space group"))
-    _add_merge_args(sub.add_parser("merge", help="join per-group dof tables into dof.csv"))
-    return parser
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
-
-
-if __name__ == "__main__":
-    main()
