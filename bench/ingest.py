@@ -28,12 +28,10 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import gemmi  # noqa: E402
-import numpy as np  # noqa: E402
 
 from latentcsp.io import RawStructure  # noqa: E402
-from latentcsp.io.cif import _SYMOP_TAGS, _values, read_cif  # noqa: E402
-from latentcsp.io.res import format_res, read_res  # noqa: E402
+from latentcsp.io.cif import read_cif  # noqa: E402
+from latentcsp.io.res import read_res, res_from_cif  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "genarris3-cases"
 TARGET = 500.0  # structures per second, whole ingest, one core
@@ -42,15 +40,7 @@ TARGET = 500.0  # structures per second, whole ingest, one core
 def write_res_copies(cifs: list[Path], outdir: Path) -> list[Path]:
     out = []
     for path in cifs:
-        block = gemmi.cif.read(str(path)).sole_block()
-        cellpar = [gemmi.cif.as_number(block.find_value(f"_cell_{k}")) for k in
-                   ("length_a", "length_b", "length_c", "angle_alpha", "angle_beta", "angle_gamma")]
-        sites = block.find("_atom_site_", ["type_symbol", "fract_x", "fract_y", "fract_z"])
-        elements = [row[0] for row in sites]
-        frac = np.array([[float(row[i]) for i in (1, 2, 3)] for row in sites])
-        sg = block.find_value("_symmetry_space_group_name_H-M")
-        text = format_res(path.stem, cellpar, elements, frac, _values(block, _SYMOP_TAGS), energy=-1.0,
-                          spacegroup=gemmi.cif.as_string(sg) if sg else None)
+        text = res_from_cif(path)
         target = outdir / f"{path.parent.parent.name}-{path.parent.name}-{path.stem}.res"
         target.write_text(text)
         out.append(target)

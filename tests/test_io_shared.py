@@ -15,8 +15,8 @@ from ase.io import read as ase_read
 from crystals import same_sites
 
 from latentcsp.io import RawStructure, read_source
-from latentcsp.io.cif import _SYMOP_TAGS, _values, formula_counts, read_cif
-from latentcsp.io.res import format_res, read_res
+from latentcsp.io.cif import formula_counts, read_cif
+from latentcsp.io.res import read_res, res_from_cif
 
 pytestmark = pytest.mark.shared
 
@@ -110,14 +110,7 @@ def test_genarris_res_copies_read_the_same(shared_data, tmp_path):
     paths = sorted((shared_data / "genarris3-cases").glob("*/*/*.cif"))[::5] + \
         [shared_data / "genarris3-cases" / f"{name}.cif" for name in OVER_EXPANDED]
     for path in paths:
-        block = gemmi.cif.read(str(path)).sole_block()
-        cellpar = [gemmi.cif.as_number(block.find_value(f"_cell_{k}")) for k in
-                   ("length_a", "length_b", "length_c", "angle_alpha", "angle_beta", "angle_gamma")]
-        sites = block.find("_atom_site_", ["type_symbol", "fract_x", "fract_y", "fract_z"])
-        elements = [row[0] for row in sites]
-        frac = np.array([[float(row[i]) for i in (1, 2, 3)] for row in sites])
-        text = format_res(path.stem, cellpar, elements, frac, _values(block, _SYMOP_TAGS), energy=-1.0,
-                          spacegroup=gemmi.cif.as_string(block.find_value("_symmetry_space_group_name_H-M")))
+        text = res_from_cif(path)
         res = tmp_path / f"{path.parent.name}-{path.stem}.res"
         res.write_text(text)
         (from_res,) = read_res(str(res))

@@ -46,11 +46,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+import gemmi
 import numpy as np
 
 from . import RawStructure, Rejected, register
-from .cif import (_SYMBOLS, MERGE_TOL, WIDER_TOLS, _check_group, _counts, _is_known, cell_matrix, element_number,
-                  expand_sites, formula_string, parse_symop, resolve_spacegroup)
+from .cif import (_SYMBOLS, _SYMOP_TAGS, MERGE_TOL, WIDER_TOLS, _check_group, _counts, _is_known, _values,
+                  cell_matrix, element_number, expand_sites, formula_string, parse_symop, resolve_spacegroup)
 
 #: SHELX instructions (first four letters); any other first word starts an atom.
 INSTRUCTIONS = frozenset("""
@@ -511,3 +512,16 @@ def format_res(name: str, cellpar, elements, frac, symops=("x,y,z",), energy: fl
         out.append(f"{el}{i + 1} {species.index(el) + 1} {x[0]:.6f} {x[1]:.6f} {x[2]:.6f} 11.00000 0.05")
     out.append("END")
     return "\n".join(out) + "\n"
+
+
+def res_from_cif(path, energy: float = -1.0) -> str:
+    """SHELX .res text of a single-block CIF's asymmetric unit (its own symmetry operators kept)."""
+    block = gemmi.cif.read(str(path)).sole_block()
+    cellpar = [gemmi.cif.as_number(block.find_value(f"_cell_{k}")) for k in
+               ("length_a", "length_b", "length_c", "angle_alpha", "angle_beta", "angle_gamma")]
+    sites = block.find("_atom_site_", ["type_symbol", "fract_x", "fract_y", "fract_z"])
+    elements = [row[0] for row in sites]
+    frac = np.array([[float(row[i]) for i in (1, 2, 3)] for row in sites])
+    sg = block.find_value("_symmetry_space_group_name_H-M")
+    return format_res(Path(path).stem, cellpar, elements, frac, _values(block, _SYMOP_TAGS), energy=energy,
+                      spacegroup=gemmi.cif.as_string(sg) if sg else None)
