@@ -134,6 +134,21 @@ def test_centres_subset_and_order():
     assert D.aev_arrays(cell, positions, species, centres=[]).shape == (0, D.ani2x.n_features)
 
 
+def test_out_buffer_reused():
+    rng = np.random.default_rng(6)
+    cell = CELLS["triclinic"]
+    positions, species, mol_ids = random_crystal(rng, cell, 20, 7)
+    fresh = D.aev_arrays(cell, positions, species, centres=[3, 5, 8])
+    buf = np.full((3, D.ani2x.n_features), np.nan)  # stale content must be overwritten
+    got = D.aev_arrays(cell, positions, species, centres=[3, 5, 8], out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(buf, fresh)
+    for bad in (np.empty((2, D.ani2x.n_features)), np.empty((3, D.ani2x.n_features), np.float32),
+                np.empty((D.ani2x.n_features, 3)).T):
+        with pytest.raises(ValueError, match="out must be"):
+            D.aev_arrays(cell, positions, species, centres=[3, 5, 8], out=bad)
+
+
 def test_aev_atoms_api_and_mol_id_array():
     rng = np.random.default_rng(5)
     cell = CELLS["triclinic"]

@@ -101,6 +101,31 @@ def test_triu_index_and_angular_plan():
     assert angular_plan(500.0, [0.9, 2.85], 2.5, 3.5)[0] == 0.0  # would overflow: per-shift exps
 
 
+@pytest.mark.parametrize("cellpar, cutoff", [
+    ([7.0, 8.0, 9.0, 90, 90, 90], 5.1),
+    ([2.1, 3.0, 9.0, 60, 100, 95], 5.2),
+    ([1.2, 1.5, 1.9, 80, 70, 65], 3.5),
+])
+def test_max_candidates_bounds_every_centre(cellpar, cutoff):
+    # the kernels size their neighbour buffers with it: it must never be exceeded
+    from latentcsp.descriptors.neighbours import PeriodicGrid, max_candidates
+
+    rng = np.random.default_rng(11)
+    cell = cellpar_to_cell(cellpar)
+    positions = rng.random((9, 3)) @ cell
+    grid = PeriodicGrid(cell, positions, cutoff)
+    bound = max_candidates(len(positions), grid.m, grid.reach)
+    per_bin = np.diff(grid.bin_start)
+    for f in grid.frac:  # (atom, image) pairs in the slabs of each centre, counted the slow way
+        ranges = [range(int(np.floor((f[a] - grid.reach[a]) * grid.m[a])),
+                        int(np.floor((f[a] + grid.reach[a]) * grid.m[a])) + 1) for a in range(3)]
+        visited = sum(per_bin[((c0 % grid.m[0]) * grid.m[1] + c1 % grid.m[1]) * grid.m[2] + c2 % grid.m[2]]
+                      for c0 in ranges[0] for c1 in ranges[1] for c2 in ranges[2])
+        assert visited <= bound
+    # and it counts lattice translations, not a multiple of the cell's whole image shell
+    assert bound <= len(positions) * np.prod(2 * np.ceil(grid.reach) + 3)
+
+
 def test_grid_shapes_any_cell():
     # all combinations of wide/narrow axes give the same neighbour count as brute force
     for widths in itertools.product([1.7, 11.0], repeat=3):

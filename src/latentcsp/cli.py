@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_latent)
 
-    from .synth.cli import add_parsers
+    from .synth_cli import add_parsers
 
     add_parsers(sub)
     return parser

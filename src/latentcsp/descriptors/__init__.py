@@ -103,6 +103,7 @@ def aev_arrays(
     neighbours: str = "all",
     mol_shifts=None,
     threads: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """AEVs from plain arrays.
 
@@ -126,10 +127,13 @@ def aev_arrays(
         neighbours.  Only the latter is invariant under a change to a
         supercell with per-molecule ids.
     threads : threads for this call (default ``numba.get_num_threads()``).
+    out : optional C-contiguous float64 array of shape (n_centres,
+        params.n_features) to write into (reused buffers skip the page faults
+        of a fresh ~8 kB-per-atom allocation, a third of the cost per atom).
 
     Returns
     -------
-    (n_centres, params.n_features) float64.
+    (n_centres, params.n_features) float64: ``out`` when given.
     """
     params = get_params(params)
     exclude = _check_mode(neighbours)
@@ -148,7 +152,11 @@ def aev_arrays(
         centres = np.ascontiguousarray(centres, dtype=np.int64).reshape(-1)
         if centres.size and (centres.min() < 0 or centres.max() >= n):
             raise ValueError(f"centres out of range for {n} atoms")
-    out = np.empty((centres.shape[0], params.n_features), np.float64)
+    shape = (centres.shape[0], params.n_features)
+    if out is None:
+        out = np.empty(shape, np.float64)
+    elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
     if centres.shape[0] == 0:
         return out
     grid = PeriodicGrid(cell, positions, params.Rcr)

@@ -39,7 +39,11 @@ Speed notes (all exact rewrites, float64 throughout, agreement with TorchANI
 * exp/log/cos are polynomial versions that vectorise (:mod:`._vecmath`), and
   the work of a centre is laid out as flat loops over (neighbour, shift) and
   (pair, section) so that LLVM emits AVX2 code; ``Zeta`` integer (ani1x: 32)
-  uses repeated squaring.
+  uses repeated squaring;
+* array indices computed in the loops are cast to unsigned (``_U``), so numba
+  emits no negative-index wraparound, which blocked vectorisation; the angular
+  sums are accumulated ShfZ-major (contiguous in ShfA) and transposed once per
+  centre.
 """
 
 from __future__ import annotations
@@ -50,10 +54,13 @@ import numpy as np
 from numba import njit
 
 from ._vecmath import cos_0_pi, exp1, log1
-from .neighbours import centre_neighbours, count_candidates
+from .neighbours import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
 _FM = {"contract"}
+# unsigned array indices: numba emits no negative-index wraparound for them,
+# which would otherwise block vectorisation of the loops
+_U = np.uint64
 
 __all__ = ["angular_plan", "aev_block", "triu_index"]
 
@@ -102,29 +109,30 @@ def _ipow(x, n):
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_atoms, bin_cart, reach,
                        mol_shift, exclude, Rcr, Rca, EtaR, ShfR, n_species, acc, bj, bs, bv, br,
-                       gR, a_s, a_r, a_ux, a_uy, a_uz):
+                       gR, fcR, a_s, a_r, a_ux, a_uy, a_uz, r2_buf):
     """Neighbours of atom ``i``; radial terms added into ``acc``; neighbours
     within ``Rca`` compacted into ``a_*`` (species, distance, unit vector).
     Returns the number of angular neighbours."""
     nR = ShfR.shape[0]
     cnt = centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, Rcr,
-                            mol_ids, mol_shift, exclude, bj, bs, bv, br)
+                            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
     pi_r = math.pi / Rcr
     # exp(-EtaR (r - ShfR)^2) for all neighbours and shifts, as one flat loop
     for t in range(cnt):
         r = br[t]
         for k in range(nR):
             d = r - ShfR[k]
-            gR[t * nR + k] = -EtaR * d * d
+            gR[_U(t * nR + k)] = -EtaR * d * d
     for x in range(cnt * nR):
         gR[x] = exp1(gR[x])
     for t in range(cnt):
-        r = br[t]
-        fc4 = 0.25 * (0.5 * cos_0_pi(min(r * pi_r, math.pi)) + 0.5)
+        fcR[t] = 0.25 * (0.5 * cos_0_pi(min(br[t] * pi_r, math.pi)) + 0.5)
+    for t in range(cnt):
+        fc4 = fcR[t]
         base = species[bj[t]] * nR
         o = t * nR
         for k in range(nR):
-            acc[base + k] += gR[o + k] * fc4
+            acc[_U(base + k)] += gR[_U(o + k)] * fc4
     na = 0
     for t in range(cnt):
         r = br[t]
@@ -141,7 +149,7 @@ def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, Zeta, cosZ,
-             sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_b, X, G):
+             sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, p_b, X, G):
     """Angular terms of one centre from its ``na`` neighbours within ``Rca``;
     each unordered pair {j, k} once.  Pair buffers hold na*(na-1)/2 pairs
     (``X``: times nZ, ``G``: times nA)."""
@@ -159,7 +167,7 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
             r = a_r[t]
             for a in range(nA):
                 sa = ShfA[a]
-                a_F[t * nA + a] = EtaA * sa * (r - 0.5 * sa)
+                a_F[_U(t * nA + a)] = EtaA * sa * (r - 0.5 * sa)
         for x in range(na * nA):
             a_F[x] = exp1(a_F[x])
     # per pair: c = cos(theta') = 0.95 cos(theta_ijk), s = sin(theta'), weight, block
@@ -172,40 +180,42 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
         fcj2 = 2.0 * a_fc[j]
         nk = na - j - 1
         for q in range(nk):
-            k = j + 1 + q
+            k = _U(j + 1 + q)
             c = 0.95 * (uxj * a_ux[k] + uyj * a_uy[k] + uzj * a_uz[k])
-            p_c[p + q] = c
-            p_s[p + q] = math.sqrt(max(0.0, 1.0 - c * c))
             u = rj + a_r[k]
-            if sep:
-                p_w[p + q] = fcj2 * a_fc[k] * exp1(-0.25 * EtaA * u * u)
-            else:
-                p_w[p + q] = fcj2 * a_fc[k]
+            pq = _U(p + q)
+            p_c[pq] = c
+            p_s[pq] = math.sqrt(max(0.0, 1.0 - c * c))
+            p_w[pq] = fcj2 * a_fc[k]
+            p_e[pq] = u
         for q in range(nk):
-            p_b[p + q] = rad_len + triu[a_s[j], a_s[j + 1 + q]] * nAZ
-        # exp(-EtaA ((rj + rk)/2 - ShfA)^2) * 2 fc(rj) fc(rk)
+            p_b[_U(p + q)] = rad_len + triu[a_s[j], a_s[_U(j + 1 + q)]] * nAZ
+        # G: exp(-EtaA ((rj + rk)/2 - ShfA)^2), the factors F_a(rj) F_a(rk) when separable
         if sep:
             for q in range(nk):
-                k = j + 1 + q
-                w = p_w[p + q]
+                g = (p + q) * nA
+                k = (j + 1 + q) * nA
                 for a in range(nA):
-                    G[(p + q) * nA + a] = w * (a_F[j * nA + a] * a_F[k * nA + a])
+                    G[_U(g + a)] = a_F[_U(j * nA + a)] * a_F[_U(k + a)]
         else:
             for q in range(nk):
-                k = j + 1 + q
-                w = p_w[p + q]
-                h = 0.5 * (rj + a_r[k])
+                h = 0.5 * p_e[_U(p + q)]
+                g = (p + q) * nA
                 for a in range(nA):
                     d = h - ShfA[a]
-                    G[(p + q) * nA + a] = w * exp1(-EtaA * d * d)
+                    G[_U(g + a)] = exp1(-EtaA * d * d)
         p += nk
     npair = p
+    if sep:  # the rest of the Gaussian: exp(-EtaA (rj + rk)^2 / 4)
+        for p in range(npair):
+            u = p_e[p]
+            p_w[p] *= exp1(-0.25 * EtaA * u * u)
     # ((1 + cos(theta' - ShfZ)) / 2) ** Zeta, cos(theta' - S) = c cos S + s sin S
     for p in range(npair):
         c = p_c[p]
         s = p_s[p]
         for z in range(nZ):
-            X[p * nZ + z] = max(0.5 + 0.5 * (c * cosZ[z] + s * sinZ[z]), 1e-300)
+            X[_U(p * nZ + z)] = max(0.5 + 0.5 * (c * cosZ[z] + s * sinZ[z]), 1e-300)
     if zint > 0 and (zint & (zint - 1)) == 0:
         # power of two (ani1x: 32): repeated squaring, vectorised over elements
         k = zint
@@ -219,51 +229,20 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
     else:
         for x in range(npair * nZ):
             X[x] = exp1(Zeta * log1(X[x]))
-    # accumulate G (x) X into the pair's block, ShfA major, ShfZ fastest
-    if nZ == 4:
-        for p in range(npair):
-            base = p_b[p]
-            x0 = X[p * 4]
-            x1 = X[p * 4 + 1]
-            x2 = X[p * 4 + 2]
-            x3 = X[p * 4 + 3]
+    for p in range(npair):
+        w = p_w[p]
+        for z in range(nZ):
+            X[_U(p * nZ + z)] *= w
+    # accumulate G (x) X into the pair's block, ShfZ major here (acc is
+    # transposed to ShfA major, ShfZ fastest, by aev_block)
+    for p in range(npair):
+        base = p_b[p]
+        g = p * nA
+        for z in range(nZ):
+            xz = X[_U(p * nZ + z)]
+            o = _U(base + z * nA)
             for a in range(nA):
-                ga = G[p * nA + a]
-                o = base + a * 4
-                acc[o] += ga * x0
-                acc[o + 1] += ga * x1
-                acc[o + 2] += ga * x2
-                acc[o + 3] += ga * x3
-    elif nZ == 8:
-        for p in range(npair):
-            base = p_b[p]
-            x0 = X[p * 8]
-            x1 = X[p * 8 + 1]
-            x2 = X[p * 8 + 2]
-            x3 = X[p * 8 + 3]
-            x4 = X[p * 8 + 4]
-            x5 = X[p * 8 + 5]
-            x6 = X[p * 8 + 6]
-            x7 = X[p * 8 + 7]
-            for a in range(nA):
-                ga = G[p * nA + a]
-                o = base + a * 8
-                acc[o] += ga * x0
-                acc[o + 1] += ga * x1
-                acc[o + 2] += ga * x2
-                acc[o + 3] += ga * x3
-                acc[o + 4] += ga * x4
-                acc[o + 5] += ga * x5
-                acc[o + 6] += ga * x6
-                acc[o + 7] += ga * x7
-    else:
-        for p in range(npair):
-            base = p_b[p]
-            for a in range(nA):
-                ga = G[p * nA + a]
-                o = base + a * nZ
-                for z in range(nZ):
-                    acc[o + z] += ga * X[p * nZ + z]
+                acc[o + _U(a)] += G[_U(g + a)] * xz
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
@@ -290,16 +269,18 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     nA = ShfA.shape[0]
     nZ = ShfZ.shape[0]
     rad_len = n_species * nR
+    nAZ = nA * nZ
+    n_blocks = (n_species * (n_species + 1)) >> 1
     cosZ = np.cos(ShfZ)
     sinZ = np.sin(ShfZ)
-    cap = 1
-    for c in range(c_lo, c_hi):
-        cap = max(cap, count_candidates(centres[c], frac, m, bin_start, reach))
+    cap = max_candidates(cart.shape[0], m, reach)
     bj = np.empty(cap, np.int64)
     bs = np.empty((cap, 3), np.int64)
     bv = np.empty((cap, 3))
     br = np.empty(cap)
     gR = np.empty(cap * nR)
+    fcR = np.empty(cap)
+    r2_buf = np.empty(cart.shape[0])
     a_s = np.empty(cap, np.int64)
     a_r = np.empty(cap)
     a_ux = np.empty(cap)
@@ -311,25 +292,37 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     p_c = np.empty(pcap)
     p_s = np.empty(pcap)
     p_w = np.empty(pcap)
+    p_e = np.empty(pcap)
     p_b = np.empty(pcap, np.int64)
     X = np.empty(pcap * nZ)
     G = np.empty(pcap * nA)
     acc = np.empty(out.shape[1])
     for c in range(c_lo, c_hi):
-        acc[:] = 0.0
+        for t in range(acc.shape[0]):
+            acc[t] = 0.0
         na = _radial_and_gather(centres[c], cart, frac, cell, species, mol_ids, m, bin_start,
                                 bin_atoms, bin_cart, reach, mol_shift, exclude, Rcr, Rca, EtaR,
-                                ShfR, n_species, acc, bj, bs, bv, br, gR, a_s, a_r, a_ux, a_uy, a_uz)
-        npair = na * (na - 1) // 2
+                                ShfR, n_species, acc, bj, bs, bv, br, gR, fcR, a_s, a_r, a_ux, a_uy,
+                                a_uz, r2_buf)
+        npair = (na * (na - 1)) >> 1
         if npair > 0:
             if npair > pcap:
                 pcap = max(npair, 2 * pcap)
                 p_c = np.empty(pcap)
                 p_s = np.empty(pcap)
                 p_w = np.empty(pcap)
+                p_e = np.empty(pcap)
                 p_b = np.empty(pcap, np.int64)
                 X = np.empty(pcap * nZ)
                 G = np.empty(pcap * nA)
             _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, Zeta,
-                     cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_b, X, G)
-        out[c, :] = acc
+                     cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, p_b, X, G)
+        # the angular blocks back to ShfA major, ShfZ fastest
+        row = out[c]
+        for t in range(rad_len):
+            row[t] = acc[t]
+        for blk in range(n_blocks):
+            o = rad_len + blk * nAZ
+            for a in range(nA):
+                for z in range(nZ):
+                    row[_U(o + a * nZ + z)] = acc[_U(o + z * nA + a)]

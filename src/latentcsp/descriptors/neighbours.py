@@ -34,7 +34,7 @@ from numba import njit
 __all__ = [
     "wrap_positions",
     "build_cell_list",
-    "count_candidates",
+    "max_candidates",
     "centre_neighbours",
     "neighbour_list",
     "molecule_shifts",
@@ -43,6 +43,7 @@ __all__ = [
 # Padding (in fractional units) of the search slabs; only matters for points at
 # the cutoff within rounding error, where the cutoff function is zero anyway.
 _PAD = 1e-9
+_U = np.uint64  # unsigned array indices: no negative-index wraparound code in the loops
 
 
 def _check_cell(cell: np.ndarray) -> np.ndarray:
@@ -125,10 +126,10 @@ def _grid_arrays(cell, inv_cell, positions, cutoff, bin_width, max_bins):
         k = int(np.argmax(m))
         m[k] = max(1, m[k] // 2)
     bin_start, bin_atoms = build_cell_list(frac, m)
-    bin_cart = np.empty((n, 3))
+    bin_cart = np.empty((3, n))
     for p in range(n):
         for a in range(3):
-            bin_cart[p, a] = cart[bin_atoms[p], a]
+            bin_cart[a, p] = cart[bin_atoms[p], a]
     reach = cutoff * hnorm + _PAD
     return frac, cart, wrap_shift, m, bin_start, bin_atoms, bin_cart, reach
 
@@ -141,27 +142,19 @@ def _slab_range(f, reach, m):
 
 
 @njit(cache=True)
-def count_candidates(i, frac, m, bin_start, reach):
-    """Number of (atom, image) candidates visited for centre ``i``: an upper
-    bound on its number of neighbours."""
-    lo0, hi0 = _slab_range(frac[i, 0], reach[0], m[0])
-    lo1, hi1 = _slab_range(frac[i, 1], reach[1], m[1])
-    lo2, hi2 = _slab_range(frac[i, 2], reach[2], m[2])
-    total = 0
-    for c0 in range(lo0, hi0 + 1):
-        w0 = c0 % m[0]
-        for c1 in range(lo1, hi1 + 1):
-            w1 = c1 % m[1]
-            for c2 in range(lo2, hi2 + 1):
-                w2 = c2 % m[2]
-                b = (w0 * m[1] + w1) * m[2] + w2
-                total += bin_start[b + 1] - bin_start[b]
+def max_candidates(n_atoms, m, reach):
+    """Upper bound on the (atom, image) candidates any centre visits: each
+    atom once per lattice translation that its search slabs can touch."""
+    total = n_atoms
+    for a in range(3):
+        span = int(math.floor(2.0 * reach[a] * m[a])) + 2  # bins a slab covers
+        total *= (span + m[a] - 1) // m[a] + 1
     return total
 
 
 @njit(cache=True)
 def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
-                      mol_ids, mol_shift, exclude, out_j, out_shift, out_vec, out_r):
+                      mol_ids, mol_shift, exclude, out_j, out_shift, out_vec, out_r, r2_buf):
     """All neighbours of atom ``i`` within ``cutoff`` (``r <= cutoff``), every
     periodic image included, the atom itself only at non-zero translations.
 
@@ -173,57 +166,75 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
     ignored for modes 0 and 1).  Writes neighbour index, integer lattice
     translation (of the image of ``j``), vector ``r_j + n.cell - r_i`` and
     distance into the ``out_*`` buffers, which must hold at least
-    ``count_candidates(i, ...)`` rows.  ``bin_cart`` is ``cart[bin_atoms]``
-    (contiguous per bin).  Returns the number of neighbours.
-    The order is deterministic (bins, then atom index).
+    ``max_candidates(...)`` rows.  ``bin_cart`` is ``cart[bin_atoms].T``
+    ((3, n), contiguous per bin); ``r2_buf`` (n,) scratch.  Returns the number
+    of neighbours.  The order is deterministic (bins, then atom index).
+
+    Consecutive bins along the third axis at one lattice translation hold
+    consecutive atoms, so the squared distances of such a run are computed in
+    one vectorised pass before the few within the cutoff are kept.
     """
     cut2 = cutoff * cutoff
     mi = mol_ids[i]
     lo0, hi0 = _slab_range(frac[i, 0], reach[0], m[0])
     lo1, hi1 = _slab_range(frac[i, 1], reach[1], m[1])
     lo2, hi2 = _slab_range(frac[i, 2], reach[2], m[2])
-    # the innermost axis' (bin, translation) pairs, computed once per centre
-    n_c2 = hi2 - lo2 + 1
-    w2s = np.empty(n_c2, np.int64)
-    n2s = np.empty(n_c2, np.int64)
-    for t in range(n_c2):
-        c2 = lo2 + t
-        w2 = c2 % m[2]
-        w2s[t] = w2
-        n2s[t] = (c2 - w2) // m[2]
-    m12 = m[1] * m[2]
+    m2 = m[2]
+    m12 = m[1] * m2
+    bx = bin_cart[0]
+    by = bin_cart[1]
+    bz = bin_cart[2]
+    m0 = m[0]
+    m1 = m[1]
+    # bin index w and translation n of the first extended index on each axis;
+    # then stepped (no division in the loops)
+    w0 = lo0 % m0
+    n0 = (lo0 - w0) // m0
+    w1_lo = lo1 % m1
+    n1_lo = (lo1 - w1_lo) // m1
+    w2_lo = lo2 % m2
+    n2_lo = (lo2 - w2_lo) // m2
     cnt = 0
     for c0 in range(lo0, hi0 + 1):
-        w0 = c0 % m[0]
-        n0 = (c0 - w0) // m[0]
         s0x = n0 * cell[0, 0] - cart[i, 0]
         s0y = n0 * cell[0, 1] - cart[i, 1]
         s0z = n0 * cell[0, 2] - cart[i, 2]
+        w1 = w1_lo
+        n1 = n1_lo
         for c1 in range(lo1, hi1 + 1):
-            w1 = c1 % m[1]
-            n1 = (c1 - w1) // m[1]
             s1x = s0x + n1 * cell[1, 0]
             s1y = s0y + n1 * cell[1, 1]
             s1z = s0z + n1 * cell[1, 2]
-            row = w0 * m12 + w1 * m[2]
-            for t in range(n_c2):
-                b = row + w2s[t]
-                s = bin_start[b]
-                e = bin_start[b + 1]
+            row = w0 * m12 + w1 * m2
+            w2 = w2_lo
+            n2 = n2_lo
+            c2 = lo2
+            while c2 <= hi2:
+                w_end = min(m2 - 1, w2 + hi2 - c2)
+                c2 += w_end - w2 + 1
+                s = bin_start[row + w2]
+                e = bin_start[row + w_end + 1]
+                nc2 = n2
+                w2 = 0
+                n2 += 1
                 if s == e:
                     continue
-                n2 = n2s[t]
-                sx = s1x + n2 * cell[2, 0]
-                sy = s1y + n2 * cell[2, 1]
-                sz = s1z + n2 * cell[2, 2]
-                zero_shift = n0 == 0 and n1 == 0 and n2 == 0
-                for p in range(s, e):
-                    dx = bin_cart[p, 0] + sx
-                    dy = bin_cart[p, 1] + sy
-                    dz = bin_cart[p, 2] + sz
-                    r2 = dx * dx + dy * dy + dz * dz
+                sx = s1x + nc2 * cell[2, 0]
+                sy = s1y + nc2 * cell[2, 1]
+                sz = s1z + nc2 * cell[2, 2]
+                run = e - s
+                for q in range(run):
+                    p = _U(s + q)
+                    dx = bx[p] + sx
+                    dy = by[p] + sy
+                    dz = bz[p] + sz
+                    r2_buf[q] = dx * dx + dy * dy + dz * dz
+                zero_shift = n0 == 0 and n1 == 0 and nc2 == 0
+                for q in range(run):
+                    r2 = r2_buf[q]
                     if r2 > cut2:
                         continue
+                    p = s + q
                     j = bin_atoms[p]
                     if exclude == 1:
                         if mol_ids[j] == mi:
@@ -231,7 +242,7 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
                     elif exclude == 2:
                         if (mol_ids[j] == mi and n0 == mol_shift[j, 0] - mol_shift[i, 0]
                                 and n1 == mol_shift[j, 1] - mol_shift[i, 1]
-                                and n2 == mol_shift[j, 2] - mol_shift[i, 2]):
+                                and nc2 == mol_shift[j, 2] - mol_shift[i, 2]):
                             continue
                         if zero_shift and j == i:
                             continue
@@ -240,12 +251,20 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
                     out_j[cnt] = j
                     out_shift[cnt, 0] = n0
                     out_shift[cnt, 1] = n1
-                    out_shift[cnt, 2] = n2
-                    out_vec[cnt, 0] = dx
-                    out_vec[cnt, 1] = dy
-                    out_vec[cnt, 2] = dz
+                    out_shift[cnt, 2] = nc2
+                    out_vec[cnt, 0] = bx[p] + sx
+                    out_vec[cnt, 1] = by[p] + sy
+                    out_vec[cnt, 2] = bz[p] + sz
                     out_r[cnt] = math.sqrt(r2)
                     cnt += 1
+            w1 += 1
+            if w1 == m1:
+                w1 = 0
+                n1 += 1
+        w0 += 1
+        if w0 == m0:
+            w0 = 0
+            n0 += 1
     return cnt
 
 
@@ -254,17 +273,16 @@ def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, 
                     mol_shift, exclude, centres):
     nc = centres.shape[0]
     counts = np.zeros(nc + 1, np.int64)
-    cap = 1
-    for c in range(nc):
-        cap = max(cap, count_candidates(centres[c], frac, m, bin_start, reach))
+    cap = max_candidates(cart.shape[0], m, reach)
     bj = np.empty(cap, np.int64)
     bs = np.empty((cap, 3), np.int64)
     bv = np.empty((cap, 3))
     br = np.empty(cap)
+    r2_buf = np.empty(cart.shape[0])
     for c in range(nc):
         counts[c + 1] = counts[c] + centre_neighbours(
             centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
-            mol_ids, mol_shift, exclude, bj, bs, bv, br)
+            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
     total = counts[nc]
     nj = np.empty(total, np.int64)
     ns = np.empty((total, 3), np.int64)
@@ -272,7 +290,7 @@ def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, 
     nr = np.empty(total)
     for c in range(nc):
         k = centre_neighbours(centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach,
-                              cutoff, mol_ids, mol_shift, exclude, bj, bs, bv, br)
+                              cutoff, mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
         o = counts[c]
         for t in range(k):
             nj[o + t] = bj[t]

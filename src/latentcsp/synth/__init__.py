@@ -7,7 +7,7 @@ dimensionality is known by construction.
 * :func:`true_dof` — the group's degrees of freedom (from :mod:`latentcsp.symmetry`);
 * :class:`CrystalModel` — DoF vector -> crystal, lattice energy and analytic gradient.
 
-Command line: ``latentcsp synth --help`` and ``latentcsp synth-merge`` (see :mod:`latentcsp.synth.cli`).
+Command line: ``latentcsp synth --help`` and ``latentcsp synth-merge`` (see :mod:`latentcsp.synth_cli`).
 """
 
 from .generate import DOF_COLUMNS, generate, merge_dof_tables, true_dof

@@ -1,4 +1,4 @@
-"""Command line of the generator.
+"""Command line of the generator (:mod:`latentcsp.synth`).
 
 ``latentcsp synth --molecule config/molecules/anti-BDT.xyz
 --spacegroup P21/c --n-trials 60 --seed 0 --out results/synth/anti-BDT``
@@ -6,7 +6,10 @@ writes ``trial/``, ``minima/``, ``dof_<SG>.csv`` tables and ``summary_<SG>.json`
 ``latentcsp synth-merge results/synth/anti-BDT`` joins the per-group tables
 into ``trial/dof.csv`` and ``minima/dof.csv``.
 
-:func:`add_parsers` hangs both under the main ``latentcsp`` command.
+:func:`add_parsers` hangs both under the main ``latentcsp`` command.  It lives
+outside the ``synth`` package so that building the command line does not
+import the generator (scipy.stats, pandas, the force field: ~1 s per call of
+every ``latentcsp`` stage).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_generate(args) -> dict:
-    from .generate import generate
+    from .synth.generate import generate
 
     summary = generate(args.molecule, args.spacegroup, n_trials=args.n_trials, seed=args.seed,
                        minimise=args.minimise, out_dir=args.out, name=args.name, cutoff=args.cutoff,
@@ -59,7 +62,7 @@ def _add_merge_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_merge(args) -> None:
-    from .generate import merge_dof_tables
+    from .synth.generate import merge_dof_tables
 
     for sub in ("trial", "minima"):
         if (args.folder / sub).is_dir():
