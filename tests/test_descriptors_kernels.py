@@ -93,6 +93,30 @@ def test_vecmath_accuracy():
         np.testing.assert_allclose(y, ref, rtol=2e-13, atol=1e-300)
 
 
+@njit
+def _vector_ops(dst, src, alpha, block):
+    V.axpy4(dst, 1, src, 5, alpha)
+    V.axpy8(dst, 10, src, 0, alpha)
+    V.axpy16(dst, 20, src, 9, -alpha)
+    V.transpose_4x8(block, 0, src, 0)
+    V.transpose_8x4(block, 32, src, 3)
+
+
+def test_vector_axpy_and_transpose():
+    rng = np.random.default_rng(12)
+    src = rng.normal(size=40)
+    dst = rng.normal(size=40)
+    block = np.zeros(64)
+    expect = dst.copy()
+    expect[1:5] += 0.7 * src[5:9]
+    expect[10:18] += 0.7 * src[0:8]
+    expect[20:36] -= 0.7 * src[9:25]
+    _vector_ops(dst, src, 0.7, block)
+    np.testing.assert_allclose(dst, expect, rtol=1e-15, atol=1e-15)
+    np.testing.assert_array_equal(block[:32], src[:32].reshape(4, 8).T.ravel())
+    np.testing.assert_array_equal(block[32:], src[3:35].reshape(8, 4).T.ravel())
+
+
 def test_triu_index_and_angular_plan():
     t = triu_index(3)
     assert t.tolist() == [[0, 1, 2], [1, 3, 4], [2, 4, 5]]

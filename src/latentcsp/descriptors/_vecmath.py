@@ -12,7 +12,12 @@ ranges used; checked against libm in ``tests/test_descriptors_kernels.py``).
 * :func:`pow_inplace` – ``x[i] <- x[i] ** p`` for ``x >= 0`` (``0 ** p = 0``,
   ``p > 0``);
 * :func:`cos_0_pi` – ``cos(x)`` for ``x`` in [0, pi] (the cutoff function's
-  argument).
+  argument);
+* :func:`axpy4` / :func:`axpy8` / :func:`axpy16` – ``dst[i:i+W] += a * src[j:j+W]``
+  as one LLVM vector operation, and :func:`transpose_4x8` / :func:`transpose_8x4`
+  – a 32-element block transposed by one vector shuffle: short fixed-width
+  updates that LLVM's loop vectoriser otherwise wraps in run-time alias and
+  trip-count checks.  No bounds checks: the caller keeps the slices in range.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["exp_inplace", "pow_inplace", "cos_0_pi", "exp1", "log1"]
+_I32 = ir.IntType(32)
+
+__all__ = ["exp_inplace", "pow_inplace", "cos_0_pi", "exp1", "log1", "axpy4", "axpy8", "axpy16",
+           "transpose_4x8", "transpose_8x4"]
 
 
 @intrinsic
@@ -174,3 +182,62 @@ def cos_0_pi(x):
     p = p * y2 - 1.0 / 6.0
     p = p * y2 + 1.0
     return -(y * p)
+
+
+def _vector_at(context, builder, arrty, arr, offset, vty):
+    """Pointer to ``vty`` at element ``offset`` of a 1-D float64 array."""
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [offset]), vty.as_pointer())
+
+
+def _make_axpy(width: int):
+    @intrinsic
+    def axpy(typingctx, dst, dst_off, src, src_off, alpha):
+        sig = types.void(dst, dst_off, src, src_off, alpha)
+
+        def codegen(context, builder, signature, args):
+            vty = ir.VectorType(ir.DoubleType(), width)
+            d = _vector_at(context, builder, signature.args[0], args[0], args[1], vty)
+            s = _vector_at(context, builder, signature.args[2], args[2], args[3], vty)
+            a = builder.insert_element(ir.Constant(vty, ir.Undefined), args[4], ir.Constant(_I32, 0))
+            a = builder.shuffle_vector(a, ir.Constant(vty, ir.Undefined),
+                                       ir.Constant(ir.VectorType(_I32, width), [0] * width))
+            prod = builder.fmul(a, builder.load(s, align=8), flags=("contract",))
+            builder.store(builder.fadd(prod, builder.load(d, align=8), flags=("contract",)), d, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    axpy.__doc__ = f"dst[dst_off:dst_off+{width}] += alpha * src[src_off:src_off+{width}] (float64, 1-D)."
+    return axpy
+
+
+def _make_transpose(rows: int, cols: int):
+    n = rows * cols
+    order = [r * cols + c for c in range(cols) for r in range(rows)]
+
+    @intrinsic
+    def transpose(typingctx, dst, dst_off, src, src_off):
+        sig = types.void(dst, dst_off, src, src_off)
+
+        def codegen(context, builder, signature, args):
+            vty = ir.VectorType(ir.DoubleType(), n)
+            d = _vector_at(context, builder, signature.args[0], args[0], args[1], vty)
+            s = _vector_at(context, builder, signature.args[2], args[2], args[3], vty)
+            v = builder.shuffle_vector(builder.load(s, align=8), ir.Constant(vty, ir.Undefined),
+                                       ir.Constant(ir.VectorType(_I32, n), order))
+            builder.store(v, d, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    transpose.__doc__ = (f"dst[dst_off + c*{rows} + r] = src[src_off + r*{cols} + c]: a {rows} x {cols} "
+                         "row-major block transposed (float64, 1-D).")
+    return transpose
+
+
+axpy4 = _make_axpy(4)
+axpy8 = _make_axpy(8)
+axpy16 = _make_axpy(16)
+transpose_4x8 = _make_transpose(4, 8)
+transpose_8x4 = _make_transpose(8, 4)

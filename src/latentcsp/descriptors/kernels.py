@@ -43,7 +43,8 @@ Speed notes (all exact rewrites, float64 throughout, agreement with TorchANI
 * array indices computed in the loops are cast to unsigned (``_U``), so numba
   emits no negative-index wraparound, which blocked vectorisation; the angular
   sums are accumulated ShfZ-major (contiguous in ShfA) and transposed once per
-  centre.
+  centre; for the presets' sizes (16 ShfR, 8 or 4 ShfA) the row updates and the
+  transposition are explicit LLVM vector operations (:mod:`._vecmath`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._vecmath import cos_0_pi, exp1, log1
+from ._vecmath import axpy4, axpy8, axpy16, cos_0_pi, exp1, log1, transpose_4x8, transpose_8x4
 from .neighbours import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
@@ -127,12 +128,16 @@ def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_
         gR[x] = exp1(gR[x])
     for t in range(cnt):
         fcR[t] = 0.25 * (0.5 * cos_0_pi(min(br[t] * pi_r, math.pi)) + 0.5)
-    for t in range(cnt):
-        fc4 = fcR[t]
-        base = species[bj[t]] * nR
-        o = t * nR
-        for k in range(nR):
-            acc[_U(base + k)] += gR[_U(o + k)] * fc4
+    if nR == 16:  # both presets
+        for t in range(cnt):
+            axpy16(acc, species[bj[t]] * 16, gR, t * 16, fcR[t])
+    else:
+        for t in range(cnt):
+            fc4 = fcR[t]
+            base = species[bj[t]] * nR
+            o = t * nR
+            for k in range(nR):
+                acc[_U(base + k)] += gR[_U(o + k)] * fc4
     na = 0
     for t in range(cnt):
         r = br[t]
@@ -235,14 +240,25 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
             X[_U(p * nZ + z)] *= w
     # accumulate G (x) X into the pair's block, ShfZ major here (acc is
     # transposed to ShfA major, ShfZ fastest, by aev_block)
-    for p in range(npair):
-        base = p_b[p]
-        g = p * nA
-        for z in range(nZ):
-            xz = X[_U(p * nZ + z)]
-            o = _U(base + z * nA)
-            for a in range(nA):
-                acc[o + _U(a)] += G[_U(g + a)] * xz
+    if nA == 8:  # ani2x
+        for p in range(npair):
+            base = p_b[p]
+            for z in range(nZ):
+                axpy8(acc, base + z * 8, G, p * 8, X[_U(p * nZ + z)])
+    elif nA == 4:  # ani1x
+        for p in range(npair):
+            base = p_b[p]
+            for z in range(nZ):
+                axpy4(acc, base + z * 4, G, p * 4, X[_U(p * nZ + z)])
+    else:
+        for p in range(npair):
+            base = p_b[p]
+            g = p * nA
+            for z in range(nZ):
+                xz = X[_U(p * nZ + z)]
+                o = _U(base + z * nA)
+                for a in range(nA):
+                    acc[o + _U(a)] += G[_U(g + a)] * xz
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
@@ -323,6 +339,11 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
             row[t] = acc[t]
         for blk in range(n_blocks):
             o = rad_len + blk * nAZ
-            for a in range(nA):
-                for z in range(nZ):
-                    row[_U(o + a * nZ + z)] = acc[_U(o + z * nA + a)]
+            if nZ == 4 and nA == 8:
+                transpose_4x8(row, o, acc, o)
+            elif nZ == 8 and nA == 4:
+                transpose_8x4(row, o, acc, o)
+            else:
+                for a in range(nA):
+                    for z in range(nZ):
+                        row[_U(o + a * nZ + z)] = acc[_U(o + z * nA + a)]

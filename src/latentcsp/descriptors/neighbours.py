@@ -46,16 +46,32 @@ _PAD = 1e-9
 _U = np.uint64  # unsigned array indices: no negative-index wraparound code in the loops
 
 
-def _check_cell(cell: np.ndarray) -> np.ndarray:
+@njit(cache=True, error_model="numpy")  # a singular cell gives inf, checked by the caller
+def _cell_inverse(cell):
+    """(inverse (3, 3), |volume| Å^3, largest |component| Å) of a cell with
+    lattice vectors as rows; the inverse's columns are the reciprocal vectors."""
+    inv = np.empty((3, 3))
+    for k in range(3):
+        p, q = (k + 1) % 3, (k + 2) % 3  # column k: cell[p] x cell[q] / volume
+        inv[0, k] = cell[p, 1] * cell[q, 2] - cell[p, 2] * cell[q, 1]
+        inv[1, k] = cell[p, 2] * cell[q, 0] - cell[p, 0] * cell[q, 2]
+        inv[2, k] = cell[p, 0] * cell[q, 1] - cell[p, 1] * cell[q, 0]
+    vol = cell[0, 0] * inv[0, 0] + cell[0, 1] * inv[1, 0] + cell[0, 2] * inv[2, 0]
+    for k in range(3):
+        for a in range(3):
+            inv[a, k] /= vol
+    return inv, abs(vol), np.abs(cell).max()
+
+
+def _check_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cell as C-contiguous float64 and its inverse; ValueError if singular."""
     cell = np.ascontiguousarray(cell, dtype=np.float64)
     if cell.shape != (3, 3):
         raise ValueError(f"cell must be 3x3, got shape {cell.shape}")
-    a, b, c = cell
-    vol = abs(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
-              + a[2] * (b[0] * c[1] - b[1] * c[0]))
-    if not np.isfinite(vol) or vol < 1e-6 * max(1.0, float(np.abs(cell).max())) ** 3:
+    inv, vol, biggest = _cell_inverse(cell)
+    if not np.isfinite(vol) or vol < 1e-6 * max(1.0, biggest) ** 3:
         raise ValueError(f"cell is singular or degenerate (volume {vol:.3g} Å^3)")
-    return cell
+    return cell, inv
 
 
 @njit(cache=True)
@@ -315,14 +331,13 @@ class PeriodicGrid:
     """
 
     def __init__(self, cell, positions, cutoff: float, bin_width: float | None = None):
-        self.cell = _check_cell(cell)
+        self.cell, self.inv_cell = _check_cell(cell)
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         if positions.ndim != 2 or positions.shape[1] != 3:
             raise ValueError(f"positions must be (n, 3), got {positions.shape}")
         if not np.isfinite(positions).all():
             raise ValueError("positions contain NaN or inf")
         self.cutoff = float(cutoff)
-        self.inv_cell = np.linalg.inv(self.cell)
         if bin_width is None:
             bin_width = 0.75 * self.cutoff  # fastest on organic crystals (fewer, fuller bins)
         (self.frac, self.cart, self.wrap_shift, self.m, self.bin_start, self.bin_atoms,
@@ -385,10 +400,9 @@ def molecule_shifts(cell, positions, mol_ids, max_bond: float = 2.2) -> np.ndarr
     Raises ValueError if some atom is farther than ``max_bond`` Å from the rest
     of its molecule (not a molecule, or wrong ids).  (n, 3) int64.
     """
-    cell = _check_cell(cell)
+    cell, inv = _check_cell(cell)
     positions = np.asarray(positions, dtype=np.float64)
     mol_ids = np.asarray(mol_ids)
-    inv = np.linalg.inv(cell)
     shifts = np.zeros((len(positions), 3), np.int64)
     # translations within reach of a bond, whatever the cell
     reach = np.ceil(max_bond * np.linalg.norm(inv, axis=0)).astype(int) + 1
