@@ -110,13 +110,13 @@ def _ipow(x, n):
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_atoms, bin_cart, reach,
                        mol_shift, exclude, Rcr, Rca, EtaR, ShfR, n_species, acc, bj, bs, bv, br,
-                       gR, fcR, a_s, a_r, a_ux, a_uy, a_uz, r2_buf):
+                       gR, fcR, a_s, a_r, a_ux, a_uy, a_uz, r2_buf, sel_buf):
     """Neighbours of atom ``i``; radial terms added into ``acc``; neighbours
     within ``Rca`` compacted into ``a_*`` (species, distance, unit vector).
     Returns the number of angular neighbours."""
     nR = ShfR.shape[0]
     cnt = centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, Rcr,
-                            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
+                            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf, sel_buf)
     pi_r = math.pi / Rcr
     # exp(-EtaR (r - ShfR)^2) for all neighbours and shifts, as one flat loop
     for t in range(cnt):
@@ -297,6 +297,7 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     gR = np.empty(cap * nR)
     fcR = np.empty(cap)
     r2_buf = np.empty(cart.shape[0])
+    sel_buf = np.empty(cart.shape[0], np.int64)
     a_s = np.empty(cap, np.int64)
     a_r = np.empty(cap)
     a_ux = np.empty(cap)
@@ -319,7 +320,7 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
         na = _radial_and_gather(centres[c], cart, frac, cell, species, mol_ids, m, bin_start,
                                 bin_atoms, bin_cart, reach, mol_shift, exclude, Rcr, Rca, EtaR,
                                 ShfR, n_species, acc, bj, bs, bv, br, gR, fcR, a_s, a_r, a_ux, a_uy,
-                                a_uz, r2_buf)
+                                a_uz, r2_buf, sel_buf)
         npair = (na * (na - 1)) >> 1
         if npair > 0:
             if npair > pcap:

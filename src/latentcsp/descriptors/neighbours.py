@@ -170,7 +170,7 @@ def max_candidates(n_atoms, m, reach):
 
 @njit(cache=True)
 def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
-                      mol_ids, mol_shift, exclude, out_j, out_shift, out_vec, out_r, r2_buf):
+                      mol_ids, mol_shift, exclude, out_j, out_shift, out_vec, out_r, r2_buf, sel_buf):
     """All neighbours of atom ``i`` within ``cutoff`` (``r <= cutoff``), every
     periodic image included, the atom itself only at non-zero translations.
 
@@ -183,12 +183,13 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
     translation (of the image of ``j``), vector ``r_j + n.cell - r_i`` and
     distance into the ``out_*`` buffers, which must hold at least
     ``max_candidates(...)`` rows.  ``bin_cart`` is ``cart[bin_atoms].T``
-    ((3, n), contiguous per bin); ``r2_buf`` (n,) scratch.  Returns the number
+    ((3, n), contiguous per bin); ``r2_buf`` (n,) float and ``sel_buf`` (n,) int scratch.  Returns the number
     of neighbours.  The order is deterministic (bins, then atom index).
 
     Consecutive bins along the third axis at one lattice translation hold
     consecutive atoms, so the squared distances of such a run are computed in
-    one vectorised pass before the few within the cutoff are kept.
+    one vectorised pass before the few within the cutoff are picked out (without
+    branches: a mispredicted branch per kept candidate cost more than the test).
     """
     cut2 = cutoff * cutoff
     mi = mol_ids[i]
@@ -245,11 +246,14 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
                     dy = by[p] + sy
                     dz = bz[p] + sz
                     r2_buf[q] = dx * dx + dy * dy + dz * dz
+                n_sel = 0
+                for q in range(run):  # branch-free compaction of the few within the cutoff
+                    sel_buf[n_sel] = q
+                    n_sel += r2_buf[q] <= cut2
                 zero_shift = n0 == 0 and n1 == 0 and nc2 == 0
-                for q in range(run):
+                for u in range(n_sel):
+                    q = sel_buf[u]
                     r2 = r2_buf[q]
-                    if r2 > cut2:
-                        continue
                     p = s + q
                     j = bin_atoms[p]
                     if exclude == 1:
@@ -295,10 +299,11 @@ def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, 
     bv = np.empty((cap, 3))
     br = np.empty(cap)
     r2_buf = np.empty(cart.shape[0])
+    sel_buf = np.empty(cart.shape[0], np.int64)
     for c in range(nc):
         counts[c + 1] = counts[c] + centre_neighbours(
             centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
-            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
+            mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf, sel_buf)
     total = counts[nc]
     nj = np.empty(total, np.int64)
     ns = np.empty((total, 3), np.int64)
@@ -306,7 +311,7 @@ def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, 
     nr = np.empty(total)
     for c in range(nc):
         k = centre_neighbours(centres[c], cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach,
-                              cutoff, mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf)
+                              cutoff, mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf, sel_buf)
         o = counts[c]
         for t in range(k):
             nj[o + t] = bj[t]
