@@ -1,5 +1,6 @@
 """Molecules under PBC, symmetry facts and the content hash of latentcsp.structure."""
 
+import networkx as nx
 import numpy as np
 import pytest
 from ase.build import make_supercell
@@ -124,3 +125,136 @@ def test_periodic_pairs_match_ase_on_a_narrow_skewed_cell():
     key = lambda i, j, S, d: sorted(zip(i.tolist(), j.tolist(), map(tuple, S.tolist()), np.round(d, 9).tolist()))
     assert key(*ours) == key(*ref)
     assert len(ours[0]) > 50  # many images of each atom
+
+
+def _graph(atoms, tolerance=0.4):
+    from ase.data import covalent_radii
+    r = covalent_radii[atoms.numbers]
+    d = np.linalg.norm(atoms.positions[:, None] - atoms.positions[None], axis=-1)
+    return atoms.numbers, np.argwhere(np.triu(d < r[:, None] + r[None] + tolerance, 1))
+
+
+def test_molecule_key_ignores_atom_and_bond_order_and_tells_isomers_apart():
+    from ase.build import molecule
+
+    from latentcsp.structure import molecule_key
+
+    for name in ("CH3CH2OH", "isobutane", "CH3COOH"):
+        numbers, bonds = _graph(molecule(name))
+        perm = np.random.default_rng(0).permutation(len(numbers))
+        inv = np.argsort(perm)
+        shuffled = inv[bonds][::-1][:, ::-1]  # renamed atoms, bonds listed backwards and b -> a
+        assert molecule_key(numbers[perm], shuffled) == molecule_key(numbers, bonds)
+    for a, b in (("CH3CH2OH", "CH3OCH3"), ("isobutane", "trans-butane"), ("CH3COOH", "HCOOCH3")):
+        key_a, key_b = molecule_key(*_graph(molecule(a))), molecule_key(*_graph(molecule(b)))
+        assert key_a.split(":")[0] == key_b.split(":")[0]  # same formula
+        assert key_a != key_b
+
+
+def test_hash_from_the_analysis_equals_the_stand_alone_hash():
+    atoms = methanol_like(61, (9, 10, 11, 90, 90, 90))
+    c = analyse(raw(atoms))
+    assert c.hash == content_hash(c.cell, c.positions, c.numbers)
+    assert c.hash == content_hash(atoms.cell[:], atoms.positions, atoms.numbers)
+
+
+def test_a_bond_to_two_images_of_one_atom_is_a_network():
+    from ase import Atoms
+    chain = Atoms("C2", positions=[[0, 0, 0], [1.5, 0, 0]], cell=[3.0, 8, 8], pbc=True)  # C0-C1-C0'-...
+    with pytest.raises(BadStructure, match="infinite covalent network"):
+        find_molecules(chain.cell[:], chain.positions, chain.numbers)
+
+
+def test_contact_fingerprint_matches_a_slow_sum():
+    from latentcsp.structure import contact_fingerprint
+
+    c = analyse(raw(methanol_like()))
+    atoms = np.flatnonzero(c.mol_ids < 2)
+    cutoff = 5.0
+    reach = np.ceil(cutoff * np.linalg.norm(np.linalg.inv(c.cell), axis=0)).astype(int)
+    want = []
+    for a in atoms:
+        total = 0.0
+        for S in np.ndindex(*(2 * reach + 1)):
+            S = np.array(S) - reach
+            d = np.linalg.norm(c.positions + S @ c.cell - c.positions[a], axis=1)
+            other = (d < cutoff) & ((c.mol_ids != c.mol_ids[a]) | S.any())
+            total += np.exp(-(d[other] - 3.0)).sum()
+        want.append(total)
+    assert np.allclose(contact_fingerprint(c, atoms), want, rtol=1e-12)
+    assert np.allclose(contact_fingerprint(c, atoms[::-1]), want[::-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("spacegroup", [14, 2, 61, 4])
+def test_fast_and_vf2_labellings_choose_alike(spacegroup):
+    """Without a tie inside one copy, the labelling kept does not depend on which isomorphism search runs."""
+    from latentcsp.structure import _choose, _close_labellings
+
+    cell = {14: (7.0, 6.5, 9.0, 90, 105, 90), 2: (7, 7.5, 9.0, 80, 95, 100), 61: (9, 10, 11, 90, 90, 90),
+            4: (7.0, 6.5, 9.0, 90, 105, 90)}[spacegroup]
+    atoms = methanol_like(spacegroup, cell)
+    reference = reference_graph(analyse(raw(atoms)))
+    perm = np.random.default_rng(spacegroup).permutation(len(atoms))
+    c = analyse(raw(atoms[perm]))
+    for copies in c.molecule_classes:
+        picks = []
+        for vf2 in (False, True):
+            orders, owner = _close_labellings(reference, c, copies, Options(), 0.05, vf2)
+            choice = _choose(c, orders, owner, by_order=vf2)
+            picks.append(tuple(orders[choice]))
+        assert picks[0] == picks[1]
+
+
+def test_reference_automorphisms_are_the_vf2_set():
+    from ase.build import molecule
+
+    from latentcsp.structure import Reference
+
+    for name in ("C6H6", "isobutane", "CH3COOH", "C4H4S"):
+        atoms = molecule(name)
+        g = nx.Graph()
+        numbers, bonds = _graph(atoms)
+        g.add_nodes_from((k, {"element": int(z), "pos": atoms.positions[k]}) for k, z in enumerate(numbers))
+        g.add_edges_from(map(tuple, bonds))
+        ref = Reference(g)
+        assert ref.complete
+        assert {tuple(a) for a in ref.automorphisms.tolist()} == {tuple(a) for a in ref.vf2_automorphisms.tolist()}
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("case", ["aspirin", "CL-20"])
+def test_reference_automorphisms_of_real_molecules(shared_data, case):
+    from latentcsp.io.cif import read_cif
+
+    path = sorted((shared_data / "genarris3-cases" / case / "MACE").glob("*.cif"))[0]
+    ref = reference_graph(analyse(next(iter(read_cif(str(path))))))
+    autos = {tuple(a) for a in ref.automorphisms.tolist()}
+    assert len(autos) == len(ref.automorphisms) > 1
+    assert autos == {tuple(a) for a in ref.vf2_automorphisms.tolist()}
+
+
+def test_a_tie_inside_one_copy_is_broken_by_vf2_order(monkeypatch):
+    """C2H2 on an inversion centre: labellings swapped by the inversion tie; networkx VF2's order decides."""
+    import latentcsp.structure as structure
+    from ase.spacegroup import crystal as build
+
+    cellpar = (6.0, 5.0, 6.0, 80, 95, 100)
+    probe = build(["C"], [[0, 0, 0]], spacegroup=1, cellpar=cellpar)
+    half = probe.cell.scaled_positions(np.array([[0.6, 0.0, 0.0], [1.65, 0.0, 0.0]]))
+    atoms = build(["C", "H"], half, spacegroup=2, cellpar=cellpar)
+    c = analyse(raw(atoms))
+    reference = reference_graph(c)
+    calls = []
+    real = structure._close_labellings
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("vf2", args[-1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(structure, "_close_labellings", spy)
+    assign_canonical_order(c, reference)
+    assert calls == [False, True]
+    orders, owner = real(reference, c, c.molecule_classes[0], Options(), 0.05, True)
+    choice = structure._choose(c, orders, owner, by_order=True)
+    assert np.array_equal(np.flatnonzero(c.canonical >= 0), np.sort(orders[choice]))
+    assert np.array_equal(c.canonical[orders[choice]], np.arange(4))
