@@ -132,7 +132,7 @@ def test_triu_index_and_angular_plan():
 ])
 def test_max_candidates_bounds_every_centre(cellpar, cutoff):
     # the kernels size their neighbour buffers with it: it must never be exceeded
-    from latentcsp.descriptors.neighbours import PeriodicGrid, max_candidates
+    from latentcsp.pbc import PeriodicGrid, max_candidates
 
     rng = np.random.default_rng(11)
     cell = cellpar_to_cell(cellpar)

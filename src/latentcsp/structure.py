@@ -19,8 +19,9 @@ import spglib
 from ase.data import atomic_masses, chemical_symbols, covalent_radii
 
 from .io import RawStructure
+from .pbc import close_pairs
 from .structure_kernels import (
-    adjacency, close_pairs, contact_sums, covalent_bonds, find_isomorphisms, kabsch_rmsd_permuted, match_molecule,
+    adjacency, contact_sums, covalent_bonds, find_isomorphisms, kabsch_rmsd_permuted, match_molecule,
     molecule_bonds, molecule_tree, smallest_table, wl_colours,
 )
 
@@ -127,7 +128,7 @@ def periodic_pairs(cell, positions, cutoff: float):
 
     Returns i, j (m,) int, S (m, 3) int and d (m,) Å with
     d = |positions[j] + S @ cell - positions[i]|, grouped by i; a cell list
-    over the periodic images (:func:`~latentcsp.structure_kernels.close_pairs`),
+    over the periodic images (:func:`latentcsp.pbc.close_pairs`),
     so any cell shape works and positions need not lie in the cell.
     """
     cell = np.ascontiguousarray(cell, dtype=float)

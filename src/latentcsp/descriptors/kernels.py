@@ -22,7 +22,7 @@ Neighbours are all periodic images within the cutoff, including images of the
 centre itself; in ``intermolecular`` mode the centre's own molecule is left
 out of both sums (every atom with its mol_id and all their images, or, given
 molecule shifts, only the molecule instance itself; see
-:func:`.neighbours.centre_neighbours`).
+:func:`latentcsp.pbc.centre_neighbours`).
 
 Layout of one output row: radial block ``[species, ShfR]`` (species-major),
 then the angular block ``[pair, ShfA, ShfZ]`` with ``pair`` the row-major index
@@ -55,7 +55,7 @@ import numpy as np
 from numba import njit
 
 from ._vecmath import axpy4, axpy8, axpy16, cos_0_pi, exp1, log1, transpose_4x8, transpose_8x4
-from .neighbours import centre_neighbours, max_candidates
+from ..pbc import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
 _FM = {"contract"}
@@ -269,9 +269,9 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     with the AEV of atom ``centres[c]``.
 
     ``cart``/``frac``: wrapped positions; ``m``, ``bin_start``, ``bin_atoms``,
-    ``bin_cart``, ``reach``: the cell list of :mod:`.neighbours` built for ``Rcr``;
+    ``bin_cart``, ``reach``: the cell list of :mod:`latentcsp.pbc` built for ``Rcr``;
     ``species``: index into the parameter set's species, per atom;
-    ``mol_ids``, ``mol_shift``, ``exclude``: see :func:`.neighbours.centre_neighbours`;
+    ``mol_ids``, ``mol_shift``, ``exclude``: see :func:`latentcsp.pbc.centre_neighbours`;
     ``planA``: :func:`angular_plan`.
 
     Releases the GIL: blocks of centres can run in parallel Python threads,

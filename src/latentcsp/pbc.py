@@ -1,5 +1,9 @@
 """Neighbour search under periodic boundary conditions (numba kernels).
 
+Shared by the structure checks (covalent bonds, contacts: :mod:`latentcsp.structure`)
+and the descriptors (:mod:`latentcsp.descriptors`); it depends on nothing of
+the package.
+
 Exact for any cell: triclinic, strongly skewed, and cells narrower than the
 cutoff (an atom may then see many images of every atom, itself included).  No
 minimum-image convention is used anywhere.
@@ -37,6 +41,7 @@ __all__ = [
     "max_candidates",
     "centre_neighbours",
     "neighbour_list",
+    "close_pairs",
     "molecule_shifts",
 ]
 
@@ -323,6 +328,30 @@ def _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, 
             nv[o + t, 2] = bv[t, 2]
             nr[o + t] = br[t]
     return counts, nj, ns, nv, nr
+
+
+@njit(cache=True)
+def close_pairs(cell, inv_cell, positions, cutoff, centres):
+    """Every pair closer than ``cutoff`` Å (``d <= cutoff``) from each atom of
+    ``centres``, periodic images included, an atom's own image at S = 0 left out.
+
+    ``inv_cell``: the inverse of ``cell``.  Returns i, j (m,) int, S (m, 3) int
+    and d (m,) Å: the image ``positions[j] + S @ cell`` lies d from
+    ``positions[i]`` (the given positions, which need not lie in the cell);
+    grouped by i in the order of ``centres``.
+    """
+    n = positions.shape[0]
+    frac, cart, wrap_shift, m, bin_start, bin_atoms, bin_cart, reach = _grid_arrays(
+        cell, inv_cell, positions, cutoff, 0.75 * cutoff, max(8, 2 * n))
+    counts, j, S, _, d = _neighbour_list(cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, cutoff,
+                                         np.zeros(n, np.int64), np.zeros((n, 3), np.int64), 0, centres)
+    i = np.empty(j.shape[0], np.int64)
+    for c in range(centres.shape[0]):
+        for k in range(counts[c], counts[c + 1]):
+            i[k] = centres[c]
+            for a in range(3):  # translations relative to the given positions
+                S[k, a] += wrap_shift[j[k], a] - wrap_shift[centres[c], a]
+    return i, j, S, d
 
 
 class PeriodicGrid:
