@@ -9,7 +9,9 @@ time (``time.process_time``, robust to other load on the machine) and wall
 time, for
 
 * latentcsp, ANI-2x, every atom, 1 numba thread and 2 threads, writing into
-  one reused output buffer (``out=``, as the pipeline's stage does);
+  one reused output buffer (``out=``, as the pipeline's stage does), and
+  2 MPI ranks (``mpiexec -n 2``, the crystals split by atom count as the
+  stage splits them; per core = atoms / CPU time summed over the ranks);
 * latentcsp, ANI-2x, one representative per symmetry-independent molecule
   (the pipeline's unit: Z' molecules per structure), structures per second;
 * TorchANI (CPU, float32 and float64, ``torch.set_num_threads(1)``), ANI-2x
@@ -129,11 +131,65 @@ def timed(fn, reps=3):
     return best_cpu, best_wall
 
 
+def mpi_worker(reps: int) -> None:
+    """One rank of ``mpiexec -n N bench/descriptors.py --mpi-worker``: its share of the
+    crystals (balanced by atom count, as the pipeline's stage splits), timed; rank 0
+    prints JSON with the summed CPU time and the slowest rank's wall time."""
+    from mpi4py import MPI
+
+    import latentcsp.descriptors as D
+    from latentcsp.descriptors.stage import balance
+
+    comm = MPI.COMM_WORLD
+    params = D.ani2x
+    crystals = load_crystals()
+    mine = balance(np.array([len(a) for a, _ in crystals], float), comm.size)[comm.rank]
+    prepared = [(crystals[k][0].cell.array.copy(), crystals[k][0].positions.copy(),
+                 params.species_index(crystals[k][0].numbers)) for k in mine]
+    buffer = np.empty((max(len(sp) for *_, sp in prepared), params.n_features))
+
+    def run():
+        for cell, pos, sp in prepared:
+            D.aev_arrays(cell, pos, sp, params=params, out=buffer[:len(sp)], threads=1)
+
+    run()  # warm-up
+    best_cpu = best_wall = float("inf")
+    for _ in range(reps):
+        comm.Barrier()
+        c0, w0 = time.process_time(), time.perf_counter()
+        run()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        cpu, wall = comm.allreduce(cpu, MPI.SUM), comm.allreduce(wall, MPI.MAX)
+        best_cpu, best_wall = min(best_cpu, cpu), min(best_wall, wall)
+    if comm.rank == 0:
+        print(json.dumps({"cpu": best_cpu, "wall": best_wall, "ranks": comm.size}))
+
+
+def mpi_rates(reps: int, n_atoms: int, ranks: int = 2) -> tuple[float, float] | None:
+    """(atoms/s per core, atoms/s wall) of ``ranks`` MPI ranks, or None without mpiexec."""
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    if not mpiexec.exists():
+        print(f"no {mpiexec}: skipping the MPI run")
+        return None
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run([str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--mpi-worker",
+                           "--reps", str(reps)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        print(f"MPI run failed:\n{proc.stderr[-2000:]}")
+        return None
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    return n_atoms / got["cpu"], n_atoms / got["wall"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--torchani-python", default=os.environ.get("LATENTCSP_TORCHANI_PYTHON", "/tmp/ani/bin/python"))
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--mpi-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.mpi_worker:
+        mpi_worker(args.reps)
+        return
 
     import numba
 
@@ -161,6 +217,9 @@ def main() -> None:
         # CPU time of all threads: per-core rate = atoms / cpu
         results[f"latentcsp {threads} thread{'s' if threads > 1 else ''}"] = (n_atoms / cpu, n_atoms / wall)
     numba.set_num_threads(1)
+    rates = mpi_rates(args.reps, n_atoms)
+    if rates:
+        results["latentcsp 2 MPI ranks"] = rates
 
     # the pipeline's unit: one whole molecule per symmetry-independent molecule
     reps = []
