@@ -115,3 +115,14 @@ def test_two_mpi_ranks_give_the_same_matrix(tmp_path):
     ids1, X1, _ = read_matrix(tmp_path / "one.h5")
     ids2, X2, _ = read_matrix(tmp_path / "two.h5")
     assert list(ids1) == list(ids2) and np.array_equal(X1, X2)
+    # with a cache each rank files the rows it computed; a later 1-rank run finds them all
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    run = subprocess.run([mpiexec, "-n", "2"] + base + cache + ["--mpi", "--out", str(tmp_path / "cold.h5")],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert len(list((tmp_path / "cache").glob("*/*.h5"))) == 2  # one part per rank
+    warm = subprocess.run(base + cache + ["--out", str(tmp_path / "warm.h5")], capture_output=True, text=True)
+    assert warm.returncode == 0, warm.stderr
+    assert "0 computed, 12 from cache" in warm.stderr
+    for name in ("cold.h5", "warm.h5"):
+        assert np.array_equal(read_matrix(tmp_path / name)[1], X1)
