@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "cell_and_inverse",
     "wrap_positions",
     "build_cell_list",
     "max_candidates",
@@ -68,7 +69,7 @@ def _cell_inverse(cell):
     return inv, abs(vol), np.abs(cell).max()
 
 
-def _check_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cell_and_inverse(cell) -> tuple[np.ndarray, np.ndarray]:
     """The cell as C-contiguous float64 and its inverse; ValueError if singular."""
     cell = np.ascontiguousarray(cell, dtype=np.float64)
     if cell.shape != (3, 3):
@@ -365,7 +366,7 @@ class PeriodicGrid:
     """
 
     def __init__(self, cell, positions, cutoff: float, bin_width: float | None = None):
-        self.cell, self.inv_cell = _check_cell(cell)
+        self.cell, self.inv_cell = cell_and_inverse(cell)
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         if positions.ndim != 2 or positions.shape[1] != 3:
             raise ValueError(f"positions must be (n, 3), got {positions.shape}")
@@ -434,7 +435,7 @@ def molecule_shifts(cell, positions, mol_ids, max_bond: float = 2.2) -> np.ndarr
     Raises ValueError if some atom is farther than ``max_bond`` Å from the rest
     of its molecule (not a molecule, or wrong ids).  (n, 3) int64.
     """
-    cell, inv = _check_cell(cell)
+    cell, inv = cell_and_inverse(cell)
     positions = np.asarray(positions, dtype=np.float64)
     mol_ids = np.asarray(mol_ids)
     shifts = np.zeros((len(positions), 3), np.int64)

@@ -19,7 +19,7 @@ import spglib
 from ase.data import atomic_masses, chemical_symbols, covalent_radii
 
 from .io import RawStructure
-from .pbc import close_pairs
+from .pbc import cell_and_inverse, close_pairs
 from .structure_kernels import (
     adjacency, contact_sums, covalent_bonds, find_isomorphisms, kabsch_rmsd_permuted, match_molecule,
     molecule_bonds, molecule_tree, smallest_table, wl_colours,
@@ -114,13 +114,8 @@ def _formula(per_z: bytes) -> str:
 
 
 def _inverse(cell) -> np.ndarray:
-    """Inverse (3, 3) of a 3 x 3 matrix by cofactors, in plain floats (cheaper than LAPACK at this size)."""
-    (a, b, c), (d, e, f), (g, h, i) = np.asarray(cell, float).tolist()
-    co = (e * i - f * h, f * g - d * i, d * h - e * g)  # cofactors of the first row
-    det = a * co[0] + b * co[1] + c * co[2]
-    return np.array([[co[0], c * h - b * i, b * f - c * e],
-                     [co[1], a * i - c * g, c * d - a * f],
-                     [co[2], b * g - a * h, a * e - b * d]]) / det
+    """Inverse (3, 3) of a cell with lattice vectors as rows; ValueError if singular."""
+    return cell_and_inverse(cell)[1]
 
 
 def periodic_pairs(cell, positions, cutoff: float):

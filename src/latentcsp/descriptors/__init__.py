@@ -128,8 +128,8 @@ def aev_arrays(
         supercell with per-molecule ids.
     threads : threads for this call (default ``numba.get_num_threads()``).
     out : optional C-contiguous float64 array of shape (n_centres,
-        params.n_features) to write into (reused buffers skip the page faults
-        of a fresh ~8 kB-per-atom allocation, a third of the cost per atom).
+        params.n_features) to write into, e.g. a buffer reused from structure
+        to structure (the pipeline's stage does, pooling each result at once).
 
     Returns
     -------

@@ -210,7 +210,7 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
     try:
         for lo in range(0, len(structures), chunk):
             idx = np.arange(lo, min(lo + chunk, len(structures)))
-            vectors, todo = {}, idx
+            vectors, todo, keys = {}, idx, {}
             if comm.rank == 0 and cache is not None:
                 keys = {int(s): key(int(s)) for s in idx}
                 found = cache.lookup(list(keys.values()))
@@ -227,7 +227,7 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
                 if rows is not None:
                     rows[k] = r
             if rows is not None and len(mine):
-                cache.add([key(int(s)) for s in mine], rows)
+                cache.add([keys.get(int(s)) or key(int(s)) for s in mine], rows)  # rank 0 knows its keys
             owners, blocks = comm.gather(mine), comm.gather_rows(mine_vectors)
             if comm.rank == 0:
                 for idx_part, block in zip(owners, blocks):
