@@ -74,8 +74,10 @@ def test_matches_numpy_reference(name, mode):
 def test_matches_numpy_reference_ani1x_and_custom():
     rng = np.random.default_rng(7)
     cell = CELLS["skewed"]
+    # the custom set has 5 radial shifts: one exp per shift, not radial_plan's factorisation
     for params in (D.ani1x, D.get_params({"preset": "ani2x", "Zeta": 3.0, "ShfA": [1.0, 2.2, 3.1],
-                                           "ShfZ": [0.2, 1.5, 2.9], "EtaR": 4.0, "Rcr": 4.0})):
+                                           "ShfZ": [0.2, 1.5, 2.9], "EtaR": 4.0, "Rcr": 4.0,
+                                           "ShfR": [0.9, 1.7, 2.2, 3.0, 3.6]})):
         positions, species, mol_ids = random_crystal(rng, cell, 14, params.n_species)
         got = D.aev_arrays(cell, positions, species, mol_ids, [0, 3, 5], params, "all")
         ref = reference_aev(cell, positions, species, params, [0, 3, 5])

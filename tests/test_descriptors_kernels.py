@@ -14,7 +14,7 @@ from numba import njit
 
 from latentcsp.descriptors import _vecmath as V
 from latentcsp.descriptors import neighbour_list
-from latentcsp.descriptors.kernels import angular_plan, triu_index
+from latentcsp.descriptors.kernels import angular_plan, radial_plan, triu_index
 
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
 from numpy_aev import neighbours as ref_neighbours  # noqa: E402
@@ -123,6 +123,44 @@ def test_triu_index_and_angular_plan():
     assert angular_plan(12.5, [0.8, 3.16], 14.1, 3.5).tolist() == [1.0, 0.0]
     assert angular_plan(8.0, [0.9, 2.85], 32.0, 3.5).tolist() == [1.0, 32.0]
     assert angular_plan(500.0, [0.9, 2.85], 2.5, 3.5)[0] == 0.0  # would overflow: per-shift exps
+
+
+@njit
+def _gauss16(dst, off, plan, a, b, d):
+    V.gauss16(dst, off, plan, a, b, d)
+
+
+@pytest.mark.parametrize("preset", ["ani1x", "ani2x"])
+def test_radial_gaussians_from_two_exps(preset):
+    # gauss16 with radial_plan gives exp(-EtaR (r - ShfR[k])^2) for the presets'
+    # float32-rounded (not exactly evenly spaced) shifts, over the whole cutoff
+    from latentcsp.descriptors import get_params
+
+    p = get_params(preset)
+    shifts = np.asarray(p.ShfR)
+    assert np.ptp(np.diff(shifts)) > 0  # really uneven: the E correction matters
+    plan = radial_plan(p.EtaR, shifts, p.Rcr)
+    assert plan[32] == 1.0
+    for r in np.linspace(0.0, p.Rcr, 301):
+        d = r - shifts[0]
+        dst = np.zeros(20)
+        dst[[0, 1, 18, 19]] = 7.0
+        _gauss16(dst, 2, plan, 0.3 * np.exp(-p.EtaR * d * d), np.exp(2 * p.EtaR * plan[33] * d), d)
+        expect = 0.3 * np.exp(-p.EtaR * (r - shifts) ** 2)
+        # relative error ~ (EtaR d^2) ulp: the rounding of the two exps' arguments
+        # (up to ~360) no longer cancels; 2e-13 of a term is far below float32
+        np.testing.assert_allclose(dst[2:18], expect, rtol=2e-13, atol=1e-17)
+        assert dst[[0, 1, 18, 19]].tolist() == [7.0] * 4
+
+
+def test_radial_plan_falls_back_to_one_exp_per_shift():
+    even = 0.8 + 0.25 * np.arange(16)
+    assert radial_plan(19.7, even, 5.1)[32] == 1.0
+    assert radial_plan(19.7, even[:12], 5.1)[32] == 0.0  # not 16 shifts
+    assert radial_plan(400.0, even, 5.1)[32] == 0.0  # exp(-EtaR d^2) would underflow
+    uneven = even.copy()
+    uneven[5] += 0.01  # the Taylor-series correction would be inexact
+    assert radial_plan(19.7, uneven, 5.1)[32] == 0.0
 
 
 @pytest.mark.parametrize("cellpar, cutoff", [

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numba
 import numpy as np
 
-from .kernels import aev_block, angular_plan, triu_index
+from .kernels import aev_block, angular_plan, radial_plan, triu_index
 from ..pbc import PeriodicGrid, exclusion_arrays, molecule_shifts, neighbour_list
 from .presets import PRESETS, AEVParams, ani1x, ani2x, get_params
 
@@ -78,6 +78,7 @@ def _prepared(params: AEVParams) -> tuple:
     if got is None:
         got = (
             np.asarray(params.ShfR, np.float64),
+            radial_plan(params.EtaR, params.ShfR, params.Rcr),
             np.asarray(params.ShfA, np.float64),
             angular_plan(params.EtaA, params.ShfA, params.Zeta, params.Rca),
             np.asarray(params.ShfZ, np.float64),
@@ -161,10 +162,10 @@ def aev_arrays(
         return out
     grid = PeriodicGrid(cell, positions, params.Rcr)
     mode, mol_ids, mol_shift = exclusion_arrays(grid, mol_ids, mol_shifts, exclude)
-    ShfR, ShfA, planA, ShfZ, triu = _prepared(params)
+    ShfR, planR, ShfA, planA, ShfZ, triu = _prepared(params)
     args = (grid.cart, grid.frac, grid.cell, species_index, mol_ids, centres, grid.m, grid.bin_start,
             grid.bin_atoms, grid.bin_cart, grid.reach, mol_shift, mode, params.Rcr, params.Rca,
-            params.EtaR, ShfR, params.EtaA, ShfA, planA, params.Zeta, ShfZ, triu, params.n_species)
+            params.EtaR, ShfR, planR, params.EtaA, ShfA, planA, params.Zeta, ShfZ, triu, params.n_species)
     _run_blocks(args, out, numba.get_num_threads() if threads is None else max(1, int(threads)))
     return out
 

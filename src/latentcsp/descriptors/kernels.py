@@ -30,10 +30,12 @@ of ``(min(s_j, s_k), max(s_j, s_k))`` in the upper triangle (diagonal included)
 and ShfZ fastest.
 
 Speed notes (all exact rewrites, float64 throughout, agreement with TorchANI
-~1e-14):
+~1e-13):
 
 * ``cos(theta' - ShfZ) = c' cos(ShfZ) + sqrt(1 - c'^2) sin(ShfZ)`` with
   ``c' = 0.95 cos(theta)`` (``theta'`` lies in [0, pi]): no arccos/cos per pair;
+* the radial Gaussians of the 16 shifts of both presets come from two
+  ``exp`` per neighbour instead of 16 (:func:`radial_plan`);
 * the Gaussian of the mean distance factorises (:func:`angular_plan`): one
   ``exp`` per pair plus one per (neighbour, ShfA) instead of one per (pair, ShfA);
 * exp/log/cos are polynomial versions that vectorise (:mod:`._vecmath`), and
@@ -54,7 +56,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._vecmath import axpy4, axpy8, axpy16, cos_0_pi, exp1, log1, transpose_4x8, transpose_8x4
+from ._vecmath import axpy4, axpy8, axpy16, cos_0_pi, exp1, gauss16, log1, transpose_4x8, transpose_8x4
 from ..pbc import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
@@ -63,7 +65,7 @@ _FM = {"contract"}
 # which would otherwise block vectorisation of the loops
 _U = np.uint64
 
-__all__ = ["angular_plan", "aev_block", "triu_index"]
+__all__ = ["angular_plan", "aev_block", "radial_plan", "triu_index"]
 
 
 def triu_index(n_species: int) -> np.ndarray:
@@ -76,6 +78,43 @@ def triu_index(n_species: int) -> np.ndarray:
             t[a, b] = t[b, a] = k
             k += 1
     return t
+
+
+def radial_plan(eta: float, shifts, rcr: float) -> np.ndarray:
+    """Constants for the 16 radial Gaussians of a neighbour from two ``exp``:
+    ``[C (16), E (16), on, delta]``, (34,) float64.
+
+    With ``d = r - ShfR[0]`` and ``ShfR[k] - ShfR[0] = k delta + eps_k``
+    (``delta`` the mean spacing, ``eps_k`` the float32 rounding of the preset's
+    shifts)::
+
+        exp(-eta (r - ShfR[k])^2) = exp(-eta d^2) exp(2 eta delta d)^k C[k] exp(d E[k])
+        C[k] = exp(-eta (ShfR[k] - ShfR[0])^2),   E[k] = 2 eta eps_k
+
+    (:func:`._vecmath.gauss16`).  ``on`` is 1 only for 16 shifts with
+    ``|d E[k]| <= 1e-4`` for every ``r`` in [0, rcr] and every intermediate
+    product within [e^-690, e^690]; otherwise 0 (one ``exp`` per shift).
+    Relative error of a term ~ ``EtaR d^2`` ulp (< 2e-13 for the presets: the
+    rounding of the exponents, up to ~360, no longer cancels), against ~1 ulp
+    for one ``exp`` per shift.
+    """
+    plan = np.zeros(34)
+    s = np.asarray(shifts, dtype=np.float64)
+    if s.shape != (16,):
+        return plan
+    k = np.arange(16)
+    gap = s - s[0]
+    delta = gap[-1] / 15.0
+    E = 2.0 * eta * (gap - k * delta)
+    d = np.linspace(-s[0], rcr - s[0], 1001)[:, None]
+    # exponents of b^8, a, a C[k < 8] and a b^8 C[k >= 8] (the products gauss16 forms)
+    logs = np.concatenate([16 * eta * delta * d, -eta * d**2, -eta * (d**2 + gap[:8] ** 2),
+                           -eta * d**2 + 16 * eta * delta * d - eta * gap[8:] ** 2], axis=1)
+    if np.abs(logs).max() < 690.0 and np.abs(E).max() * np.abs(d).max() <= 1e-4:
+        plan[:16] = np.exp(-eta * gap**2)
+        plan[16:32] = E
+        plan[32:] = 1.0, delta
+    return plan
 
 
 def angular_plan(eta: float, shifts, zeta: float, rca: float) -> np.ndarray:
@@ -109,15 +148,52 @@ def _ipow(x, n):
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_atoms, bin_cart, reach,
-                       mol_shift, exclude, Rcr, Rca, EtaR, ShfR, n_species, acc, bj, bs, bv, br,
+                       mol_shift, exclude, Rcr, Rca, EtaR, ShfR, planR, n_species, acc, bj, bs, bv, br,
                        gR, fcR, a_s, a_r, a_ux, a_uy, a_uz, r2_buf, sel_buf):
     """Neighbours of atom ``i``; radial terms added into ``acc``; neighbours
     within ``Rca`` compacted into ``a_*`` (species, distance, unit vector).
     Returns the number of angular neighbours."""
-    nR = ShfR.shape[0]
     cnt = centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, reach, Rcr,
                             mol_ids, mol_shift, exclude, bj, bs, bv, br, r2_buf, sel_buf)
     pi_r = math.pi / Rcr
+    if planR[32] != 0.0:
+        _radial_factorised(cnt, species, bj, br, pi_r, EtaR, ShfR[0], planR, acc, gR, fcR)
+    else:
+        _radial_direct(cnt, species, bj, br, pi_r, EtaR, ShfR, acc, gR, fcR)
+    na = 0
+    for t in range(cnt):
+        r = br[t]
+        if r <= Rca:
+            a_s[na] = species[bj[t]]
+            a_r[na] = r
+            inv = 1.0 / r if r > 0.0 else 0.0
+            a_ux[na] = bv[t, 0] * inv
+            a_uy[na] = bv[t, 1] * inv
+            a_uz[na] = bv[t, 2] * inv
+            na += 1
+    return na
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _radial_factorised(cnt, species, bj, br, pi_r, EtaR, s0, planR, acc, gR, fcR):
+    """Radial terms of ``cnt`` neighbours, 16 shifts from two exps each (:func:`radial_plan`)."""
+    two_eta_delta = 2.0 * EtaR * planR[33]
+    for t in range(cnt):
+        d = br[t] - s0
+        gR[t] = -EtaR * d * d
+        gR[_U(cnt + t)] = two_eta_delta * d
+    for x in range(2 * cnt):
+        gR[x] = exp1(gR[x])
+    for t in range(cnt):
+        fcR[t] = 0.25 * (0.5 * cos_0_pi(min(br[t] * pi_r, math.pi)) + 0.5) * gR[t]
+    for t in range(cnt):
+        gauss16(acc, species[bj[t]] * 16, planR, fcR[t], gR[_U(cnt + t)], br[t] - s0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _radial_direct(cnt, species, bj, br, pi_r, EtaR, ShfR, acc, gR, fcR):
+    """Radial terms of ``cnt`` neighbours, one exp per (neighbour, shift)."""
+    nR = ShfR.shape[0]
     # exp(-EtaR (r - ShfR)^2) for all neighbours and shifts, as one flat loop
     for t in range(cnt):
         r = br[t]
@@ -138,18 +214,6 @@ def _radial_and_gather(i, cart, frac, cell, species, mol_ids, m, bin_start, bin_
             o = t * nR
             for k in range(nR):
                 acc[_U(base + k)] += gR[_U(o + k)] * fc4
-    na = 0
-    for t in range(cnt):
-        r = br[t]
-        if r <= Rca:
-            a_s[na] = species[bj[t]]
-            a_r[na] = r
-            inv = 1.0 / r if r > 0.0 else 0.0
-            a_ux[na] = bv[t, 0] * inv
-            a_uy[na] = bv[t, 1] * inv
-            a_uz[na] = bv[t, 2] * inv
-            na += 1
-    return na
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -190,7 +254,6 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
             u = rj + a_r[k]
             pq = _U(p + q)
             p_c[pq] = c
-            p_s[pq] = math.sqrt(max(0.0, 1.0 - c * c))
             p_w[pq] = fcj2 * a_fc[k]
             p_e[pq] = u
         for q in range(nk):
@@ -216,6 +279,9 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
             u = p_e[p]
             p_w[p] *= exp1(-0.25 * EtaA * u * u)
     # ((1 + cos(theta' - ShfZ)) / 2) ** Zeta, cos(theta' - S) = c cos S + s sin S
+    for p in range(npair):  # sin(theta'), in a loop of its own: vectorised
+        c = p_c[p]
+        p_s[p] = math.sqrt(max(0.0, 1.0 - c * c))
     for p in range(npair):
         c = p_c[p]
         s = p_s[p]
@@ -263,7 +329,7 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_start, bin_atoms,
-              bin_cart, reach, mol_shift, exclude, Rcr, Rca, EtaR, ShfR, EtaA, ShfA, planA, Zeta,
+              bin_cart, reach, mol_shift, exclude, Rcr, Rca, EtaR, ShfR, planR, EtaA, ShfA, planA, Zeta,
               ShfZ, triu, n_species, out):
     """Fill ``out[c]`` ((n_centres, n_features) float64) for ``c_lo <= c < c_hi``
     with the AEV of atom ``centres[c]``.
@@ -272,7 +338,7 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     ``bin_cart``, ``reach``: the cell list of :mod:`latentcsp.pbc` built for ``Rcr``;
     ``species``: index into the parameter set's species, per atom;
     ``mol_ids``, ``mol_shift``, ``exclude``: see :func:`latentcsp.pbc.centre_neighbours`;
-    ``planA``: :func:`angular_plan`.
+    ``planR``: :func:`radial_plan`; ``planA``: :func:`angular_plan`.
 
     Releases the GIL: blocks of centres can run in parallel Python threads,
     each writing its own rows.  Each centre is computed independently and in
@@ -319,7 +385,7 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
             acc[t] = 0.0
         na = _radial_and_gather(centres[c], cart, frac, cell, species, mol_ids, m, bin_start,
                                 bin_atoms, bin_cart, reach, mol_shift, exclude, Rcr, Rca, EtaR,
-                                ShfR, n_species, acc, bj, bs, bv, br, gR, fcR, a_s, a_r, a_ux, a_uy,
+                                ShfR, planR, n_species, acc, bj, bs, bv, br, gR, fcR, a_s, a_r, a_ux, a_uy,
                                 a_uz, r2_buf, sel_buf)
         npair = (na * (na - 1)) >> 1
         if npair > 0:
