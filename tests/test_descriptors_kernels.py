@@ -95,11 +95,28 @@ def test_vecmath_accuracy():
 
 @njit
 def _vector_ops(dst, src, alpha, block):
-    V.axpy4(dst, 1, src, 5, alpha)
-    V.axpy8(dst, 10, src, 0, alpha)
     V.axpy16(dst, 20, src, 9, -alpha)
     V.transpose_4x8(block, 0, src, 0)
     V.transpose_8x4(block, 32, src, 3)
+
+
+@njit
+def _tiles(acc, G8, X4, G4, X8, lo, hi):
+    V.tile4x8(acc, 3, G8, X4, lo, hi)
+    V.tile8x4(acc, 40, G4, X8, lo, hi)
+
+
+@pytest.mark.parametrize("lo, hi", [(2, 9), (4, 5), (6, 6)])
+def test_register_tiles(lo, hi):
+    # acc[z, a] += sum_p X[p, z] G[p, a] over pairs lo <= p < hi, only there
+    rng = np.random.default_rng(lo)
+    G8, X4, G4, X8 = (rng.normal(size=(10, w)) for w in (8, 4, 4, 8))
+    acc = rng.normal(size=80)
+    expect = acc.copy()
+    expect[3:35] += (X4[lo:hi].T @ G8[lo:hi]).ravel()
+    expect[40:72] += (X8[lo:hi].T @ G4[lo:hi]).ravel()
+    _tiles(acc, G8.ravel(), X4.ravel(), G4.ravel(), X8.ravel(), lo, hi)
+    np.testing.assert_allclose(acc, expect, rtol=1e-14, atol=1e-14)
 
 
 def test_vector_axpy_and_transpose():
@@ -108,8 +125,6 @@ def test_vector_axpy_and_transpose():
     dst = rng.normal(size=40)
     block = np.zeros(64)
     expect = dst.copy()
-    expect[1:5] += 0.7 * src[5:9]
-    expect[10:18] += 0.7 * src[0:8]
     expect[20:36] -= 0.7 * src[9:25]
     _vector_ops(dst, src, 0.7, block)
     np.testing.assert_allclose(dst, expect, rtol=1e-15, atol=1e-15)

@@ -16,7 +16,10 @@ ranges used; checked against libm in ``tests/test_descriptors_kernels.py``).
 * :func:`gauss16` – sixteen radial Gaussians of one neighbour from two
   exponentials (see :func:`latentcsp.descriptors.kernels.radial_plan`), added
   into ``dst``;
-* :func:`axpy4` / :func:`axpy8` / :func:`axpy16` – ``dst[i:i+W] += a * src[j:j+W]``
+* :func:`tile4x8` / :func:`tile8x4` – a block of the angular sums,
+  ``acc[ShfZ, ShfA] += sum_p X[p, ShfZ] G[p, ShfA]``, formed in vector
+  registers (a sum in memory waits on its own stores, pair after pair);
+* :func:`axpy16` – ``dst[i:i+16] += a * src[j:j+16]``
   as one LLVM vector operation, and :func:`transpose_4x8` / :func:`transpose_8x4`
   – a 32-element block transposed by one vector shuffle: short fixed-width
   updates that LLVM's loop vectoriser otherwise wraps in run-time alias and
@@ -28,11 +31,12 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 _I32 = ir.IntType(32)
 
-__all__ = ["exp_inplace", "pow_inplace", "cos_0_pi", "exp1", "log1", "gauss16", "axpy4", "axpy8",
+__all__ = ["exp_inplace", "pow_inplace", "cos_0_pi", "exp1", "log1", "gauss16", "tile4x8", "tile8x4",
            "axpy16", "transpose_4x8", "transpose_8x4"]
 
 
@@ -243,6 +247,42 @@ def gauss16(typingctx, dst, dst_off, plan, a, b, d):
     return sig, codegen
 
 
+def _make_tile(rows: int, width: int):
+    @intrinsic
+    def tile(typingctx, acc, acc_off, G, X, p_lo, p_hi):
+        sig = types.void(acc, acc_off, G, X, p_lo, p_hi)
+
+        def codegen(context, builder, signature, args):
+            acc_a, off, g_a, x_a, p_lo, p_hi = args
+            vty = ir.VectorType(ir.DoubleType(), width)
+            dst = [_vector_at(context, builder, signature.args[0], acc_a,
+                              builder.add(off, ir.Constant(off.type, z * width)), vty) for z in range(rows)]
+            # the running sums live in stack slots that LLVM promotes to registers
+            sums = []
+            for z in range(rows):
+                sums.append(cgutils.alloca_once(builder, vty))
+                builder.store(builder.load(dst[z], align=8), sums[-1])
+            x_data = context.make_array(signature.args[3])(context, builder, x_a).data
+            with cgutils.for_range(builder, builder.sub(p_hi, p_lo)) as loop:
+                p = builder.add(p_lo, loop.index)
+                g = builder.load(_vector_at(context, builder, signature.args[2], g_a,
+                                            builder.mul(p, ir.Constant(p.type, width)), vty), align=8)
+                x_row = builder.mul(p, ir.Constant(p.type, rows))
+                for z in range(rows):
+                    x = builder.load(builder.gep(x_data, [builder.add(x_row, ir.Constant(p.type, z))]))
+                    prod = builder.fmul(_splat(builder, x, width), g, flags=("contract",))
+                    builder.store(builder.fadd(builder.load(sums[z]), prod, flags=("contract",)), sums[z])
+            for z in range(rows):
+                builder.store(builder.load(sums[z]), dst[z], align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    tile.__doc__ = (f"acc[acc_off + z*{width} + a] += sum over p_lo <= p < p_hi of X[p*{rows} + z] * G[p*{width} + a] "
+                    f"(z < {rows}, a < {width}; float64, 1-D arrays), the {rows} running sums in registers.")
+    return tile
+
+
 def _make_axpy(width: int):
     @intrinsic
     def axpy(typingctx, dst, dst_off, src, src_off, alpha):
@@ -287,8 +327,8 @@ def _make_transpose(rows: int, cols: int):
     return transpose
 
 
-axpy4 = _make_axpy(4)
-axpy8 = _make_axpy(8)
+tile4x8 = _make_tile(4, 8)
+tile8x4 = _make_tile(8, 4)
 axpy16 = _make_axpy(16)
 transpose_4x8 = _make_transpose(4, 8)
 transpose_8x4 = _make_transpose(8, 4)

@@ -46,7 +46,11 @@ Speed notes (all exact rewrites, float64 throughout, agreement with TorchANI
   emits no negative-index wraparound, which blocked vectorisation; the angular
   sums are accumulated ShfZ-major (contiguous in ShfA) and transposed once per
   centre; for the presets' sizes (16 ShfR, 8 or 4 ShfA) the row updates and the
-  transposition are explicit LLVM vector operations (:mod:`._vecmath`).
+  transposition are explicit LLVM vector operations (:mod:`._vecmath`);
+* the angular neighbours are grouped by species and the pairs laid out block
+  by block (species pair), so each block's sum over its pairs runs in vector
+  registers (:func:`._vecmath.tile4x8`) instead of through memory, where each
+  update waited for the previous pair's store.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ._vecmath import axpy4, axpy8, axpy16, cos_0_pi, exp1, gauss16, log1, transpose_4x8, transpose_8x4
+from ._vecmath import (axpy16, cos_0_pi, exp1, gauss16, log1, tile4x8, tile8x4, transpose_4x8,
+                       transpose_8x4)
 from ..pbc import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
@@ -189,11 +194,14 @@ def _radial_direct(cnt, species, bj, br, pi_r, EtaR, ShfR, acc, gR, fcR):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, Zeta, cosZ,
-             sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, p_b, X, G):
-    """Angular terms of one centre from its ``na`` neighbours within ``Rca``;
-    each unordered pair {j, k} once.  Pair buffers hold na*(na-1)/2 pairs
-    (``X``: times nZ, ``G``: times nA)."""
+def _angular(na, sp_end, n_species, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, Zeta,
+             cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, runs, X, G):
+    """Angular terms of one centre from its ``na`` neighbours within ``Rca``,
+    grouped by species (species ``s`` at ``sp_end[s - 1]:sp_end[s]``); each
+    unordered pair {j, k} once.  Pairs are laid out block by block (one block
+    per species pair), so that each block's sum is formed in registers.
+    Pair buffers hold na*(na-1)/2 pairs (``X``: times nZ, ``G``: times nA);
+    ``runs``: 3 * n_blocks int scratch."""
     nA = ShfA.shape[0]
     nZ = cosZ.shape[0]
     nAZ = nA * nZ
@@ -211,40 +219,51 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
                 a_F[_U(t * nA + a)] = EtaA * sa * (r - 0.5 * sa)
         for x in range(na * nA):
             a_F[x] = exp1(a_F[x])
-    # per pair: c = cos(theta') = 0.95 cos(theta_ijk), s = sin(theta'), weight, block
+    # per pair: c = cos(theta') = 0.95 cos(theta_ijk), weight, rj + rk, Gaussian factors
     p = 0
-    for j in range(na - 1):
-        uxj = a_ux[j]
-        uyj = a_uy[j]
-        uzj = a_uz[j]
-        rj = a_r[j]
-        fcj2 = 2.0 * a_fc[j]
-        nk = na - j - 1
-        for q in range(nk):
-            k = _U(j + 1 + q)
-            c = 0.95 * (uxj * a_ux[k] + uyj * a_uy[k] + uzj * a_uz[k])
-            u = rj + a_r[k]
-            pq = _U(p + q)
-            p_c[pq] = c
-            p_w[pq] = fcj2 * a_fc[k]
-            p_e[pq] = u
-        for q in range(nk):
-            p_b[_U(p + q)] = rad_len + triu[a_s[j], a_s[_U(j + 1 + q)]] * nAZ
-        # G: exp(-EtaA ((rj + rk)/2 - ShfA)^2), the factors F_a(rj) F_a(rk) when separable
-        if sep:
-            for q in range(nk):
-                g = (p + q) * nA
-                k = (j + 1 + q) * nA
-                for a in range(nA):
-                    G[_U(g + a)] = a_F[_U(j * nA + a)] * a_F[_U(k + a)]
-        else:
-            for q in range(nk):
-                h = 0.5 * p_e[_U(p + q)]
-                g = (p + q) * nA
-                for a in range(nA):
-                    d = h - ShfA[a]
-                    G[_U(g + a)] = exp1(-EtaA * d * d)
-        p += nk
+    n_runs = 0
+    for sj in range(n_species):
+        j_lo = sp_end[sj - 1] if sj > 0 else 0
+        for sk in range(sj, n_species):
+            k_lo = sp_end[sk - 1] if sk > 0 else 0
+            k_hi = sp_end[sk]
+            p_lo = p
+            for j in range(j_lo, sp_end[sj]):
+                k0 = max(j + 1, k_lo)
+                nk = k_hi - k0
+                if nk <= 0:
+                    continue
+                uxj = a_ux[j]
+                uyj = a_uy[j]
+                uzj = a_uz[j]
+                rj = a_r[j]
+                fcj2 = 2.0 * a_fc[j]
+                for q in range(nk):
+                    k = _U(k0 + q)
+                    pq = _U(p + q)
+                    p_c[pq] = 0.95 * (uxj * a_ux[k] + uyj * a_uy[k] + uzj * a_uz[k])
+                    p_w[pq] = fcj2 * a_fc[k]
+                    p_e[pq] = rj + a_r[k]
+                # G: exp(-EtaA ((rj + rk)/2 - ShfA)^2), the factors F_a(rj) F_a(rk) when separable
+                if sep:
+                    for q in range(nk):
+                        g = (p + q) * nA
+                        k = (k0 + q) * nA
+                        for a in range(nA):
+                            G[_U(g + a)] = a_F[_U(j * nA + a)] * a_F[_U(k + a)]
+                else:
+                    for q in range(nk):
+                        h = 0.5 * p_e[_U(p + q)]
+                        g = (p + q) * nA
+                        for a in range(nA):
+                            d = h - ShfA[a]
+                            G[_U(g + a)] = exp1(-EtaA * d * d)
+                p += nk
+            if p > p_lo:
+                runs[3 * n_runs] = p_lo
+                runs[3 * n_runs + 1] = p
+                runs[3 * n_runs + 2] = rad_len + triu[sj, sk] * nAZ
+                n_runs += 1
     npair = p
     if sep:  # the rest of the Gaussian: exp(-EtaA (rj + rk)^2 / 4)
         for p in range(npair):
@@ -276,27 +295,24 @@ def _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, 
         w = p_w[p]
         for z in range(nZ):
             X[_U(p * nZ + z)] *= w
-    # accumulate G (x) X into the pair's block, ShfZ major here (acc is
-    # transposed to ShfA major, ShfZ fastest, by aev_block)
-    if nA == 8:  # ani2x
-        for p in range(npair):
-            base = p_b[p]
-            for z in range(nZ):
-                axpy8(acc, base + z * 8, G, p * 8, X[_U(p * nZ + z)])
-    elif nA == 4:  # ani1x
-        for p in range(npair):
-            base = p_b[p]
-            for z in range(nZ):
-                axpy4(acc, base + z * 4, G, p * 4, X[_U(p * nZ + z)])
-    else:
-        for p in range(npair):
-            base = p_b[p]
-            g = p * nA
-            for z in range(nZ):
-                xz = X[_U(p * nZ + z)]
-                o = _U(base + z * nA)
-                for a in range(nA):
-                    acc[o + _U(a)] += G[_U(g + a)] * xz
+    # each block: acc[ShfZ, ShfA] += sum over its pairs of X[p, ShfZ] G[p, ShfA]
+    # (ShfZ major here; aev_block transposes to ShfA major, ShfZ fastest)
+    for b in range(n_runs):
+        lo = runs[3 * b]
+        hi = runs[3 * b + 1]
+        base = runs[3 * b + 2]
+        if nA == 8 and nZ == 4:  # ani2x
+            tile4x8(acc, base, G, X, lo, hi)
+        elif nA == 4 and nZ == 8:  # ani1x
+            tile8x4(acc, base, G, X, lo, hi)
+        else:
+            for p in range(lo, hi):
+                g = p * nA
+                for z in range(nZ):
+                    xz = X[_U(p * nZ + z)]
+                    o = _U(base + z * nA)
+                    for a in range(nA):
+                        acc[o + _U(a)] += G[_U(g + a)] * xz
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
@@ -337,7 +353,9 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     fcR = np.empty(cap)
     r2_buf = np.empty(cart.shape[0])
     sel_buf = np.empty(cart.shape[0], np.int64)
-    a_s = np.empty(cap, np.int64)
+    a_t = np.empty(cap, np.int64)
+    sp_end = np.empty(n_species + 1, np.int64)
+    runs = np.empty(3 * n_blocks, np.int64)
     a_r = np.empty(cap)
     a_ux = np.empty(cap)
     a_uy = np.empty(cap)
@@ -349,7 +367,6 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     p_s = np.empty(pcap)
     p_w = np.empty(pcap)
     p_e = np.empty(pcap)
-    p_b = np.empty(pcap, np.int64)
     X = np.empty(pcap * nZ)
     G = np.empty(pcap * nA)
     acc = np.empty(out.shape[1])
@@ -365,18 +382,30 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
             _radial_factorised(cnt, species, bj, br, pi_r, EtaR, ShfR[0], planR, acc, gR, fcR)
         else:
             _radial_direct(cnt, species, bj, br, pi_r, EtaR, ShfR, acc, gR, fcR)
-        # neighbours within Rca: species, distance, unit vector
+        # neighbours within Rca: distance and unit vector, grouped by species
+        # (counting sort; species s ends at sp_end[s])
         na = 0
         for t in range(cnt):
-            r = br[t]
-            if r <= Rca:
-                a_s[na] = species[bj[t]]
-                a_r[na] = r
-                inv = 1.0 / r if r > 0.0 else 0.0
-                a_ux[na] = bv[t, 0] * inv
-                a_uy[na] = bv[t, 1] * inv
-                a_uz[na] = bv[t, 2] * inv
+            if br[t] <= Rca:
+                a_t[na] = t
                 na += 1
+        for s in range(n_species + 1):
+            sp_end[s] = 0
+        for q in range(na):
+            sp_end[species[bj[a_t[q]]] + 1] += 1
+        for s in range(n_species):
+            sp_end[s + 1] += sp_end[s]
+        for q in range(na):
+            t = a_t[q]
+            s = species[bj[t]]
+            d = sp_end[s]
+            sp_end[s] = d + 1
+            r = br[t]
+            inv = 1.0 / r if r > 0.0 else 0.0
+            a_r[d] = r
+            a_ux[d] = bv[t, 0] * inv
+            a_uy[d] = bv[t, 1] * inv
+            a_uz[d] = bv[t, 2] * inv
         npair = (na * (na - 1)) >> 1
         if npair > 0:
             if npair > pcap:
@@ -385,11 +414,10 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
                 p_s = np.empty(pcap)
                 p_w = np.empty(pcap)
                 p_e = np.empty(pcap)
-                p_b = np.empty(pcap, np.int64)
                 X = np.empty(pcap * nZ)
                 G = np.empty(pcap * nA)
-            _angular(na, a_s, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA, Zeta,
-                     cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, p_b, X, G)
+            _angular(na, sp_end, n_species, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA,
+                     Zeta, cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, runs, X, G)
         # the angular blocks back to ShfA major, ShfZ fastest
         row = out[c]
         for t in range(rad_len):
