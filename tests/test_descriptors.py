@@ -13,6 +13,7 @@ from ase import Atoms
 from ase.geometry import cellpar_to_cell
 
 import latentcsp.descriptors as D
+from latentcsp.descriptors.kernels import angular_plan, radial_plan
 
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
 from numpy_aev import reference_aev  # noqa: E402
@@ -74,13 +75,20 @@ def test_matches_numpy_reference(name, mode):
 def test_matches_numpy_reference_ani1x_and_custom():
     rng = np.random.default_rng(7)
     cell = CELLS["skewed"]
-    # the custom set has 5 radial shifts: one exp per shift, not radial_plan's factorisation
-    for params in (D.ani1x, D.get_params({"preset": "ani2x", "Zeta": 3.0, "ShfA": [1.0, 2.2, 3.1],
-                                           "ShfZ": [0.2, 1.5, 2.9], "EtaR": 4.0, "Rcr": 4.0,
-                                           "ShfR": [0.9, 1.7, 2.2, 3.0, 3.6]})):
+    # the custom sets take the kernels' general paths: 5 radial shifts (one exp
+    # per shift), 3 ShfA x 3 ShfZ (no register tiles); 16 shifts with a steep
+    # EtaR (radial_plan off) and a steep EtaA (angular Gaussian not factorised)
+    steep = D.get_params({"preset": "ani2x", "EtaR": 60.0, "EtaA": 300.0})
+    assert radial_plan(steep.EtaR, steep.ShfR, steep.Rcr)[32] == 0.0
+    assert angular_plan(steep.EtaA, steep.ShfA, steep.Zeta, steep.Rca)[0] == 0.0
+    for params in (D.ani1x, steep, D.get_params({"preset": "ani2x", "Zeta": 3.0, "ShfA": [1.0, 2.2, 3.1],
+                                                 "ShfZ": [0.2, 1.5, 2.9], "EtaR": 4.0, "Rcr": 4.0,
+                                                 "ShfR": [0.9, 1.7, 2.2, 3.0, 3.6]})):
         positions, species, mol_ids = random_crystal(rng, cell, 14, params.n_species)
         got = D.aev_arrays(cell, positions, species, mol_ids, [0, 3, 5], params, "all")
         ref = reference_aev(cell, positions, species, params, [0, 3, 5])
+        assert np.abs(ref[:, :params.radial_length]).max() > 0.05
+        assert np.abs(ref[:, params.radial_length:]).max() > 0.05
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-11)
 
 
