@@ -46,6 +46,7 @@ _plan_cache: dict[AEVParams, tuple] = {}
 
 # below this many centres per block a thread costs more than it saves
 _MIN_CENTRES_PER_BLOCK = 16
+_CENTRES_PER_SPARE_BLOCK = 128
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
@@ -61,7 +62,10 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 def _run_blocks(args: tuple, out: np.ndarray, threads: int) -> None:
     nc = out.shape[0]
-    nblocks = min(4 * threads, nc // _MIN_CENTRES_PER_BLOCK)
+    # one block per thread for a molecular crystal's ~100 centres (each block
+    # costs a dispatch and its buffers), up to 4 per thread for large cells
+    nblocks = min(max(threads, min(4 * threads, nc // _CENTRES_PER_SPARE_BLOCK)),
+                  nc // _MIN_CENTRES_PER_BLOCK)
     if threads <= 1 or nblocks <= 1:
         aev_block(0, nc, *args, out)
         return
