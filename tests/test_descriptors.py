@@ -125,6 +125,10 @@ def test_results_do_not_depend_on_threads():
     runs = [D.aev_arrays(cell, positions, species, mol_ids, neighbours="intermolecular", threads=t)
             for t in (1, 2, 3)]
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    # 660 centres: several blocks per thread
+    many = np.tile(np.arange(60), 11)
+    split = D.aev_arrays(cell, positions, species, mol_ids, many, neighbours="intermolecular", threads=2)
+    assert np.array_equal(split, np.tile(runs[0], (11, 1)))
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
