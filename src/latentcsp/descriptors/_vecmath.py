@@ -92,6 +92,25 @@ _U52 = np.uint64(52)
 _U63 = np.uint64(63)
 
 
+# minimax coefficients (Remez exchange in mpmath: tests/reference/vecmath_minimax.py),
+# highest degree first.  exp: Q(r) on |r| <= ln2/2, relative error of exp < 1.3e-16
+# before rounding; log: S(u) on u <= 0.0295, relative error of log < 5e-18.
+_EXP_Q = (2.533272250534811e-08, 2.7613028518595227e-07, 2.7556658712683147e-06, 2.480153626331592e-05,
+          0.0001984127039041626, 0.001388888890739337, 0.00833333333316609, 0.041666666666643995,
+          0.16666666666666782, 0.5000000000000001)
+_LOG_S = (0.07308865140749007, 0.07665804272460881, 0.09091446433796599, 0.11111105538856458,
+          0.14285714313184447, 0.19999999999949256, 0.3333333333333335)
+
+
+@njit(cache=True, inline="always")
+def _horner(x, coefficients):
+    """Polynomial in ``x``, coefficients highest degree first (a constant tuple: unrolled)."""
+    p = coefficients[0]
+    for c in coefficients[1:]:
+        p = p * x + c
+    return p
+
+
 @njit(cache=True, inline="always")
 def exp1(x):
     """exp(x), polynomial version (scalar; vectorises inside loops).
@@ -101,18 +120,8 @@ def exp1(x):
     kd = x * _INV_LN2 + _MAGIC
     k = kd - _MAGIC
     r = (x - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln2 / 2
-    # exp(r) = 1 + r + r^2 Q(r), Q a minimax polynomial of degree 9 (Remez,
-    # mpmath): relative error < 1.3e-16 before rounding
-    q = 2.533272250534811e-08
-    q = q * r + 2.7613028518595227e-07
-    q = q * r + 2.7556658712683147e-06
-    q = q * r + 2.480153626331592e-05
-    q = q * r + 0.0001984127039041626
-    q = q * r + 0.001388888890739337
-    q = q * r + 0.00833333333316609
-    q = q * r + 0.041666666666643995
-    q = q * r + 0.16666666666666782
-    q = q * r + 0.5000000000000001
+    # exp(r) = 1 + r + r^2 Q(r), Q a minimax polynomial of degree 9
+    q = _horner(r, _EXP_Q)
     p = (r * r) * q + r + 1.0
     # 2**k from the integer sitting in the low bits of kd
     scale = _i2f((_f2i(kd) + 1023) << 52)
@@ -135,14 +144,7 @@ def log1(x):
     t = (m - 1.0) / (m + 1.0)  # |t| <= 0.1716
     u = t * t
     # log(m) = 2 atanh(t) = 2 t (1 + u S(u)), S a minimax polynomial of degree 6
-    # (Remez, mpmath) for u <= 0.0295: relative error < 5e-18 before rounding
-    q = 0.07308865140749007
-    q = q * u + 0.07665804272460881
-    q = q * u + 0.09091446433796599
-    q = q * u + 0.11111105538856458
-    q = q * u + 0.14285714313184447
-    q = q * u + 0.19999999999949256
-    q = q * u + 0.3333333333333335
+    q = _horner(u, _LOG_S)
     t2 = 2.0 * t
     return fe * _LN2_HI + ((t2 * u) * q + t2 + fe * _LN2_LO)
 

@@ -181,7 +181,7 @@ def _radial_direct(cnt, species, bj, br, pi_r, EtaR, ShfR, acc, gR, fcR):
         gR[x] = exp1(gR[x])
     for t in range(cnt):
         fcR[t] = 0.25 * (0.5 * cos_0_pi(min(br[t] * pi_r, math.pi)) + 0.5)
-    if nR == 16:  # both presets
+    if nR == 16:  # a preset's count (radial_plan off: e.g. a steep custom EtaR)
         for t in range(cnt):
             axpy16(acc, species[bj[t]] * 16, gR, t * 16, fcR[t])
     else:
