@@ -24,6 +24,10 @@ ranges used; checked against libm in ``tests/test_descriptors_kernels.py``).
   – a 32-element block transposed by one vector shuffle: short fixed-width
   updates that LLVM's loop vectoriser otherwise wraps in run-time alias and
   trip-count checks.  No bounds checks: the caller keeps the slices in range.
+
+numba's on-disk cache keys a compiled function on its own source file only:
+after editing this file, delete the cached kernels that inline it
+(``find src -name '*.nb[ic]' -delete``), or they keep the old code.
 """
 
 from __future__ import annotations
