@@ -94,42 +94,37 @@ def test_vecmath_accuracy():
 
 
 @njit
-def _vector_ops(dst, src, alpha, block):
+def _axpy16(dst, src, alpha):
     V.axpy16(dst, 20, src, 9, -alpha)
-    V.transpose_4x8(block, 0, src, 0)
-    V.transpose_8x4(block, 32, src, 3)
 
 
 @njit
-def _tiles(acc, G8, X4, G4, X8, lo, hi):
-    V.tile4x8(acc, 3, G8, X4, lo, hi)
-    V.tile8x4(acc, 40, G4, X8, lo, hi)
+def _tiles(acc, V8, S4, V4, S8, lo, hi):
+    V.tile4x8(acc, 3, V8, S4, lo, hi)
+    V.tile8x4(acc, 40, V4, S8, lo, hi)
 
 
 @pytest.mark.parametrize("lo, hi", [(2, 9), (4, 5), (6, 6)])
 def test_register_tiles(lo, hi):
-    # acc[z, a] += sum_p X[p, z] G[p, a] over pairs lo <= p < hi, only there
+    # acc[r, l] += sum_p S[p, r] V[p, l] over pairs lo <= p < hi, only there
     rng = np.random.default_rng(lo)
-    G8, X4, G4, X8 = (rng.normal(size=(10, w)) for w in (8, 4, 4, 8))
+    V8, S4, V4, S8 = (rng.normal(size=(10, w)) for w in (8, 4, 4, 8))
     acc = rng.normal(size=80)
     expect = acc.copy()
-    expect[3:35] += (X4[lo:hi].T @ G8[lo:hi]).ravel()
-    expect[40:72] += (X8[lo:hi].T @ G4[lo:hi]).ravel()
-    _tiles(acc, G8.ravel(), X4.ravel(), G4.ravel(), X8.ravel(), lo, hi)
+    expect[3:35] += (S4[lo:hi].T @ V8[lo:hi]).ravel()
+    expect[40:72] += (S8[lo:hi].T @ V4[lo:hi]).ravel()
+    _tiles(acc, V8.ravel(), S4.ravel(), V4.ravel(), S8.ravel(), lo, hi)
     np.testing.assert_allclose(acc, expect, rtol=1e-14, atol=1e-14)
 
 
-def test_vector_axpy_and_transpose():
+def test_vector_axpy():
     rng = np.random.default_rng(12)
     src = rng.normal(size=40)
     dst = rng.normal(size=40)
-    block = np.zeros(64)
     expect = dst.copy()
     expect[20:36] -= 0.7 * src[9:25]
-    _vector_ops(dst, src, 0.7, block)
+    _axpy16(dst, src, 0.7)
     np.testing.assert_allclose(dst, expect, rtol=1e-15, atol=1e-15)
-    np.testing.assert_array_equal(block[:32], src[:32].reshape(4, 8).T.ravel())
-    np.testing.assert_array_equal(block[32:], src[3:35].reshape(8, 4).T.ravel())
 
 
 def test_triu_index_and_angular_plan():

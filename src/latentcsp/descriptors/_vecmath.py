@@ -16,14 +16,14 @@ ranges used; checked against libm in ``tests/test_descriptors_kernels.py``).
 * :func:`gauss16` – sixteen radial Gaussians of one neighbour from two
   exponentials (see :func:`latentcsp.descriptors.kernels.radial_plan`), added
   into ``dst``;
-* :func:`tile4x8` / :func:`tile8x4` – a block of the angular sums,
-  ``acc[ShfZ, ShfA] += sum_p X[p, ShfZ] G[p, ShfA]``, formed in vector
-  registers (a sum in memory waits on its own stores, pair after pair);
-* :func:`axpy16` – ``dst[i:i+16] += a * src[j:j+16]``
-  as one LLVM vector operation, and :func:`transpose_4x8` / :func:`transpose_8x4`
-  – a 32-element block transposed by one vector shuffle: short fixed-width
-  updates that LLVM's loop vectoriser otherwise wraps in run-time alias and
-  trip-count checks.  No bounds checks: the caller keeps the slices in range.
+* :func:`tile8x4` / :func:`tile4x8` – a block of the angular sums,
+  ``acc[r, l] += sum_p S[p, r] V[p, l]`` (r: ShfA, l: ShfZ), formed in
+  vector registers (a sum in memory waits on its own stores, pair after pair);
+* :func:`axpy16` – ``dst[i:i+16] += a * src[j:j+16]`` as one LLVM vector
+  operation: a short fixed-width update that LLVM's loop vectoriser otherwise
+  wraps in run-time alias and trip-count checks.
+
+No bounds checks in the vector operations: the caller keeps the slices in range.
 
 numba's on-disk cache keys a compiled function on its own source file only:
 after editing this file, delete the cached kernels that inline it
@@ -41,7 +41,7 @@ from numba.extending import intrinsic
 _I32 = ir.IntType(32)
 
 __all__ = ["exp_inplace", "pow_inplace", "cos_0_pi", "exp1", "log1", "gauss16", "tile4x8", "tile8x4",
-           "axpy16", "transpose_4x8", "transpose_8x4"]
+           "axpy16"]
 
 
 @intrinsic
@@ -255,37 +255,37 @@ def gauss16(typingctx, dst, dst_off, plan, a, b, d):
 
 def _make_tile(rows: int, width: int):
     @intrinsic
-    def tile(typingctx, acc, acc_off, G, X, p_lo, p_hi):
-        sig = types.void(acc, acc_off, G, X, p_lo, p_hi)
+    def tile(typingctx, acc, acc_off, V, S, p_lo, p_hi):
+        sig = types.void(acc, acc_off, V, S, p_lo, p_hi)
 
         def codegen(context, builder, signature, args):
-            acc_a, off, g_a, x_a, p_lo, p_hi = args
+            acc_a, off, v_a, s_a, p_lo, p_hi = args
             vty = ir.VectorType(ir.DoubleType(), width)
             dst = [_vector_at(context, builder, signature.args[0], acc_a,
-                              builder.add(off, ir.Constant(off.type, z * width)), vty) for z in range(rows)]
+                              builder.add(off, ir.Constant(off.type, r * width)), vty) for r in range(rows)]
             # the running sums live in stack slots that LLVM promotes to registers
             sums = []
-            for z in range(rows):
+            for r in range(rows):
                 sums.append(cgutils.alloca_once(builder, vty))
-                builder.store(builder.load(dst[z], align=8), sums[-1])
-            x_data = context.make_array(signature.args[3])(context, builder, x_a).data
+                builder.store(builder.load(dst[r], align=8), sums[-1])
+            s_data = context.make_array(signature.args[3])(context, builder, s_a).data
             with cgutils.for_range(builder, builder.sub(p_hi, p_lo)) as loop:
                 p = builder.add(p_lo, loop.index)
-                g = builder.load(_vector_at(context, builder, signature.args[2], g_a,
+                v = builder.load(_vector_at(context, builder, signature.args[2], v_a,
                                             builder.mul(p, ir.Constant(p.type, width)), vty), align=8)
-                x_row = builder.mul(p, ir.Constant(p.type, rows))
-                for z in range(rows):
-                    x = builder.load(builder.gep(x_data, [builder.add(x_row, ir.Constant(p.type, z))]))
-                    prod = builder.fmul(_splat(builder, x, width), g, flags=("contract",))
-                    builder.store(builder.fadd(builder.load(sums[z]), prod, flags=("contract",)), sums[z])
-            for z in range(rows):
-                builder.store(builder.load(sums[z]), dst[z], align=8)
+                s_row = builder.mul(p, ir.Constant(p.type, rows))
+                for r in range(rows):
+                    x = builder.load(builder.gep(s_data, [builder.add(s_row, ir.Constant(p.type, r))]))
+                    prod = builder.fmul(_splat(builder, x, width), v, flags=("contract",))
+                    builder.store(builder.fadd(builder.load(sums[r]), prod, flags=("contract",)), sums[r])
+            for r in range(rows):
+                builder.store(builder.load(sums[r]), dst[r], align=8)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    tile.__doc__ = (f"acc[acc_off + z*{width} + a] += sum over p_lo <= p < p_hi of X[p*{rows} + z] * G[p*{width} + a] "
-                    f"(z < {rows}, a < {width}; float64, 1-D arrays), the {rows} running sums in registers.")
+    tile.__doc__ = (f"acc[acc_off + r*{width} + l] += sum over p_lo <= p < p_hi of S[p*{rows} + r] * V[p*{width} + l] "
+                    f"(r < {rows}, l < {width}; float64, 1-D arrays), the {rows} running sums in registers.")
     return tile
 
 
@@ -309,32 +309,6 @@ def _make_axpy(width: int):
     return axpy
 
 
-def _make_transpose(rows: int, cols: int):
-    n = rows * cols
-    order = [r * cols + c for c in range(cols) for r in range(rows)]
-
-    @intrinsic
-    def transpose(typingctx, dst, dst_off, src, src_off):
-        sig = types.void(dst, dst_off, src, src_off)
-
-        def codegen(context, builder, signature, args):
-            vty = ir.VectorType(ir.DoubleType(), n)
-            d = _vector_at(context, builder, signature.args[0], args[0], args[1], vty)
-            s = _vector_at(context, builder, signature.args[2], args[2], args[3], vty)
-            v = builder.shuffle_vector(builder.load(s, align=8), ir.Constant(vty, ir.Undefined),
-                                       ir.Constant(ir.VectorType(_I32, n), order))
-            builder.store(v, d, align=8)
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-    transpose.__doc__ = (f"dst[dst_off + c*{rows} + r] = src[src_off + r*{cols} + c]: a {rows} x {cols} "
-                         "row-major block transposed (float64, 1-D).")
-    return transpose
-
-
 tile4x8 = _make_tile(4, 8)
 tile8x4 = _make_tile(8, 4)
 axpy16 = _make_axpy(16)
-transpose_4x8 = _make_transpose(4, 8)
-transpose_8x4 = _make_transpose(8, 4)

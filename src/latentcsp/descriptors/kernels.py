@@ -43,14 +43,12 @@ Speed notes (all exact rewrites, float64 throughout, agreement with TorchANI
   (pair, section) so that LLVM emits AVX2 code; ``Zeta`` integer (ani1x: 32)
   uses repeated squaring;
 * array indices computed in the loops are cast to unsigned (``_U``), so numba
-  emits no negative-index wraparound, which blocked vectorisation; the angular
-  sums are accumulated ShfZ-major (contiguous in ShfA) and transposed once per
-  centre; for the presets' sizes (16 ShfR, 8 or 4 ShfA) the row updates and the
-  transposition are explicit LLVM vector operations (:mod:`._vecmath`);
+  emits no negative-index wraparound, which blocked vectorisation;
 * the angular neighbours are grouped by species and the pairs laid out block
   by block (species pair), so each block's sum over its pairs runs in vector
-  registers (:func:`._vecmath.tile4x8`) instead of through memory, where each
-  update waited for the previous pair's store.
+  registers (:func:`._vecmath.tile8x4` for ani2x's 8 ShfA x 4 ShfZ, tile4x8
+  for ani1x) instead of through memory, where each update waited for the
+  previous pair's store.
 """
 
 from __future__ import annotations
@@ -60,8 +58,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._vecmath import (axpy16, cos_0_pi, exp1, gauss16, log1, tile4x8, tile8x4, transpose_4x8,
-                       transpose_8x4)
+from ._vecmath import axpy16, cos_0_pi, exp1, gauss16, log1, tile4x8, tile8x4
 from ..pbc import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
@@ -295,24 +292,23 @@ def _angular(na, sp_end, n_species, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA,
         w = p_w[p]
         for z in range(nZ):
             X[_U(p * nZ + z)] *= w
-    # each block: acc[ShfZ, ShfA] += sum over its pairs of X[p, ShfZ] G[p, ShfA]
-    # (ShfZ major here; aev_block transposes to ShfA major, ShfZ fastest)
+    # each block: acc[ShfA, ShfZ] += sum over its pairs of G[p, ShfA] X[p, ShfZ]
     for b in range(n_runs):
         lo = runs[3 * b]
         hi = runs[3 * b + 1]
         base = runs[3 * b + 2]
         if nA == 8 and nZ == 4:  # ani2x
-            tile4x8(acc, base, G, X, lo, hi)
+            tile8x4(acc, base, X, G, lo, hi)
         elif nA == 4 and nZ == 8:  # ani1x
-            tile8x4(acc, base, G, X, lo, hi)
+            tile4x8(acc, base, X, G, lo, hi)
         else:
             for p in range(lo, hi):
-                g = p * nA
-                for z in range(nZ):
-                    xz = X[_U(p * nZ + z)]
-                    o = _U(base + z * nA)
-                    for a in range(nA):
-                        acc[o + _U(a)] += G[_U(g + a)] * xz
+                x = p * nZ
+                for a in range(nA):
+                    ga = G[_U(p * nA + a)]
+                    o = _U(base + a * nZ)
+                    for z in range(nZ):
+                        acc[o + _U(z)] += ga * X[_U(x + z)]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
@@ -339,7 +335,6 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     nA = ShfA.shape[0]
     nZ = ShfZ.shape[0]
     rad_len = n_species * nR
-    nAZ = nA * nZ
     n_blocks = (n_species * (n_species + 1)) >> 1
     cosZ = np.cos(ShfZ)
     sinZ = np.sin(ShfZ)
@@ -418,17 +413,6 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
                 G = np.empty(pcap * nA)
             _angular(na, sp_end, n_species, a_r, a_ux, a_uy, a_uz, a_fc, a_F, Rca, EtaA, ShfA, planA,
                      Zeta, cosZ, sinZ, triu, rad_len, acc, p_c, p_s, p_w, p_e, runs, X, G)
-        # the angular blocks back to ShfA major, ShfZ fastest
         row = out[c]
-        for t in range(rad_len):
+        for t in range(acc.shape[0]):
             row[t] = acc[t]
-        for blk in range(n_blocks):
-            o = rad_len + blk * nAZ
-            if nZ == 4 and nA == 8:
-                transpose_4x8(row, o, acc, o)
-            elif nZ == 8 and nA == 4:
-                transpose_8x4(row, o, acc, o)
-            else:
-                for a in range(nA):
-                    for z in range(nZ):
-                        row[_U(o + a * nZ + z)] = acc[_U(o + z * nA + a)]
