@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from latentcsp.synth import CrystalModel, MinimiseOptions, SamplingOptions, read_xyz
-from latentcsp.synth.generate import _sample_trials
+from latentcsp.synth.sampling import sample_trials
 from latentcsp.synth.minimise import minimise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +41,9 @@ def main(argv=None) -> None:
     tot_trials = tot_t = tot_min = tot_m = 0.0
     for sg in args.spacegroups:
         model = CrystalModel(mol, sg)
-        _sample_trials(model, 1, 99, SamplingOptions())  # warm-up (compilation)
+        sample_trials(model, 1, 99, SamplingOptions())  # warm-up (compilation)
         t0 = time.process_time()
-        trials, attempts = _sample_trials(model, args.trials, 0, SamplingOptions())
+        trials, attempts = sample_trials(model, args.trials, 0, SamplingOptions())
         t_trials = time.process_time() - t0
         model.energy_and_gradient(trials[0])
         t0 = time.process_time()

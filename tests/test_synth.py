@@ -14,6 +14,7 @@ from latentcsp.synth import CrystalModel, SamplingOptions, generate, get_spacegr
 from latentcsp.synth.forcefield import pair_tables
 from latentcsp.synth.lattice import cell_and_derivatives
 from latentcsp.synth.minimise import MinimiseOptions, centroid_fingerprint, deduplicate, minimise
+from latentcsp.synth.sampling import sample_trials
 from latentcsp.synth.model import rotation_and_derivatives
 
 MOLDIR = Path(__file__).resolve().parents[1] / "config" / "molecules"
@@ -34,9 +35,7 @@ def syn():
 
 def _trial(model, seed=0, n=1):
     """The first n clash-free Sobol trials of a model."""
-    from latentcsp.synth.generate import _sample_trials
-
-    trials, _ = _sample_trials(model, n, seed, SamplingOptions())
+    trials, _ = sample_trials(model, n, seed, SamplingOptions())
     assert len(trials) == n
     return trials
 

@@ -106,34 +106,67 @@ def exp6_energy_grad(x, types, n0, nmol, centres, cell, nmax, A, B, C, rmin2, r_
 
 
 @njit(cache=True)
-def min_contact_ratio(x, radii, n0, nmol, centres, cell, nmax, reach, stop_below):
-    """Smallest r_ij / (R_i + R_j) over atom pairs of different molecules (molecule 0
-    against all others and their images); returns early once below ``stop_below``."""
-    best = 1e30
+def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_below):
+    """Smallest intermolecular r_ij / (R_i + R_j) of each crystal of a batch.
+
+    ``x`` (B, nmol*n0, 3), ``cell`` (B, 3, 3), ``centres`` (B, nmol, 3); molecule 0
+    against every other molecule and every periodic image whose centroid lies within
+    ``reach`` of its own (images enumerated from the reciprocal-vector norms, so any cell
+    shape is exact). Molecules are visited nearest first and a crystal stops early once
+    its value is below ``stop_below`` (a clash is usually found at the first neighbour).
+    Crystals with ``valid[b]`` false get NaN.
+    """
+    nb = x.shape[0]
+    out = np.full(nb, np.nan)
     reach2 = reach * reach
-    for k in range(nmol):
-        for n1 in range(-nmax[0], nmax[0] + 1):
-            for n2 in range(-nmax[1], nmax[1] + 1):
-                for n3 in range(-nmax[2], nmax[2] + 1):
-                    if k == 0 and n1 == 0 and n2 == 0 and n3 == 0:
-                        continue
-                    sx = n1 * cell[0, 0] + n2 * cell[1, 0] + n3 * cell[2, 0]
-                    sy = n1 * cell[0, 1] + n2 * cell[1, 1] + n3 * cell[2, 1]
-                    sz = n1 * cell[0, 2] + n2 * cell[1, 2] + n3 * cell[2, 2]
-                    cx = centres[k, 0] + sx - centres[0, 0]
-                    cy = centres[k, 1] + sy - centres[0, 1]
-                    cz = centres[k, 2] + sz - centres[0, 2]
-                    if cx * cx + cy * cy + cz * cz > reach2:
-                        continue
-                    for i in range(n0):
-                        for jj in range(n0):
-                            j = k * n0 + jj
-                            dx = x[j, 0] + sx - x[i, 0]
-                            dy = x[j, 1] + sy - x[i, 1]
-                            dz = x[j, 2] + sz - x[i, 2]
-                            ratio = np.sqrt(dx * dx + dy * dy + dz * dz) / (radii[i] + radii[j])
-                            if ratio < best:
-                                best = ratio
-                                if best < stop_below:
-                                    return best
-    return best
+    nmax = np.empty(3, np.int64)
+    for b in range(nb):
+        if not valid[b]:
+            continue
+        c = cell[b]
+        inv = np.linalg.inv(c)
+        count = 1
+        for a in range(3):
+            nmax[a] = int(np.ceil(reach * np.sqrt(inv[0, a] ** 2 + inv[1, a] ** 2 + inv[2, a] ** 2))) + 1
+            count *= 2 * nmax[a] + 1
+        dist = np.empty(count * nmol)
+        shift = np.empty((count * nmol, 3))
+        mol = np.empty(count * nmol, np.int64)
+        m = 0
+        for k in range(nmol):
+            for n1 in range(-nmax[0], nmax[0] + 1):
+                for n2 in range(-nmax[1], nmax[1] + 1):
+                    for n3 in range(-nmax[2], nmax[2] + 1):
+                        if k == 0 and n1 == 0 and n2 == 0 and n3 == 0:
+                            continue
+                        sx = n1 * c[0, 0] + n2 * c[1, 0] + n3 * c[2, 0]
+                        sy = n1 * c[0, 1] + n2 * c[1, 1] + n3 * c[2, 1]
+                        sz = n1 * c[0, 2] + n2 * c[1, 2] + n3 * c[2, 2]
+                        cx = centres[b, k, 0] + sx - centres[b, 0, 0]
+                        cy = centres[b, k, 1] + sy - centres[b, 0, 1]
+                        cz = centres[b, k, 2] + sz - centres[b, 0, 2]
+                        d2 = cx * cx + cy * cy + cz * cz
+                        if d2 > reach2:
+                            continue
+                        dist[m] = d2
+                        mol[m] = k
+                        shift[m, 0] = sx
+                        shift[m, 1] = sy
+                        shift[m, 2] = sz
+                        m += 1
+        best = 1e30
+        for q in np.argsort(dist[:m]):
+            j0 = mol[q] * n0
+            for i in range(n0):
+                for jj in range(n0):
+                    j = j0 + jj
+                    dx = x[b, j, 0] + shift[q, 0] - x[b, i, 0]
+                    dy = x[b, j, 1] + shift[q, 1] - x[b, i, 1]
+                    dz = x[b, j, 2] + shift[q, 2] - x[b, i, 2]
+                    ratio = np.sqrt(dx * dx + dy * dy + dz * dz) / (radii[i] + radii[j])
+                    if ratio < best:
+                        best = ratio
+            if best < stop_below:
+                break
+        out[b] = best
+    return out

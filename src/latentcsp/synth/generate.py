@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from .minimise import MinimiseOptions, centroid_fingerprint, deduplicate
 from .minimise import minimise as minimise_structure
 from .model import CrystalModel
 from .molecule import read_xyz
 from .res import write_res
-from .sampling import SamplingOptions, theta_from_unit
+from .sampling import SamplingOptions, sample_trials
 
 #: Columns of every dof table (the same for all groups, so tables concatenate): the six
 #: lattice parameters (Å, degrees), the rotation vector (radians) of the orientation
@@ -49,22 +48,6 @@ def detected_number(model: CrystalModel, theta, symprec: float = 1e-3) -> int:
     atoms = model.atoms(theta)
     data = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec)
     return int(data.number) if data is not None else 0
-
-
-def _sample_trials(model: CrystalModel, n_trials: int, seed: int, opts: SamplingOptions):
-    sobol = qmc.Sobol(model.n_dof, scramble=True, seed=seed)
-    accepted: list[np.ndarray] = []
-    attempts = 0
-    max_attempts = opts.max_attempts_per_trial * max(n_trials, 1)
-    while len(accepted) < n_trials and attempts < max_attempts:
-        for u in sobol.random(256):
-            attempts += 1
-            theta = theta_from_unit(model, u, opts)
-            if theta is not None and model.min_contact(theta, stop_below=opts.clash) >= opts.clash:
-                accepted.append(theta)
-                if len(accepted) == n_trials:
-                    break
-    return accepted, attempts
 
 
 def _stats(values) -> dict:
@@ -108,7 +91,7 @@ def generate(molecule_xyz, spacegroup, n_trials: int = 60, seed: int = 0, minimi
     free = ";".join(model.names)
     cols = ["id", "spacegroup", *DOF_COLUMNS, "free", "energy", "density", "true_dof", "detected"]
 
-    trials, attempts = _sample_trials(model, n_trials, seed, sopts)
+    trials, attempts = sample_trials(model, n_trials, seed, sopts)
     t_trials = time.perf_counter() - t_start
     rows = []
     for i, theta in enumerate(trials):

@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ._kernels import exp6_energy_grad, min_contact_ratio
+from ._kernels import exp6_energy_grad, min_contact_batch
 from .forcefield import exp6_maximum, pair_tables
-from .lattice import cell_and_derivatives, expand_lattice
+from .lattice import cell_and_derivatives, cells, expand_lattice, lattice_parameters
 from .molecule import DENSITY_FACTOR, Molecule
 from .spacegroup import SpaceGroup, get_spacegroup
 
@@ -100,15 +100,35 @@ class CrystalModel:
         rot = rw if base is None else rw @ base
         cinv = np.linalg.inv(cell)
         y = self.ref @ rot.T  # (n0, 3) Cartesian offsets from the centroid
-        f0 = phi + y @ cinv
-        rots, trans = self.sg.rotations, self.sg.translations
-        cent = phi @ rots.transpose(0, 2, 1) + trans  # (Z, 3) centroid fractions
-        shift = -np.floor(cent + 1e-12)
-        frac = np.einsum("ja,kba->kjb", f0, rots) + (trans + shift)[:, None, :]  # (Z, n0, 3)
-        x = np.ascontiguousarray((frac @ cell).reshape(-1, 3))
-        centres = (cent + shift) @ cell
+        frac, x, centres = self._place(cell[None], cinv[None], rot[None], phi[None])
         return dict(p6=p6, jac6=jac6, cell=cell, dcell=dcell, cinv=cinv, rot=rot, drw=drw, base=base,
-                    y=y, phi=phi, frac=frac, x=x, centres=np.ascontiguousarray(centres))
+                    y=y, phi=phi, frac=frac[0], x=x[0], centres=centres[0])
+
+    def _place(self, cell, cinv, rot, phi):
+        """Fractional (B, Z, n0, 3) and Cartesian (B, Z*n0, 3) atom positions and the
+        molecular centroids (B, Z, 3) for cells, their inverses, orientations (B, 3, 3) and
+        centroid fractions (B, 3): molecule k is operation k applied to molecule 0, shifted
+        so that its centroid lies in the cell."""
+        f0 = phi[:, None, :] + np.einsum("ja,bka,bkl->bjl", self.ref, rot, cinv)
+        rots, trans = self._rots_f, self.sg.translations
+        cent = np.einsum("ba,kca->bkc", phi, rots) + trans
+        shift = -np.floor(cent + 1e-12)
+        frac = np.einsum("bja,kca->bkjc", f0, rots) + (trans + shift)[:, :, None, :]
+        x = np.einsum("bkjc,bcd->bkjd", frac, cell).reshape(len(cell), -1, 3)
+        centres = np.einsum("bkc,bcd->bkd", cent + shift, cell)
+        return frac, np.ascontiguousarray(x), np.ascontiguousarray(centres)
+
+    def build_batch(self, thetas) -> dict:
+        """Cells (B, 3, 3), atom positions (B, Z*n0, 3), centroids (B, Z, 3) and a mask
+        (B,) of the DoF vectors that form a cell, for DoF vectors (B, n_dof)."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        lat, w = thetas[:, : self.n_lat], thetas[:, self.n_lat : self.n_lat + 3]
+        phi = np.zeros((len(thetas), 3))
+        phi[:, list(self.sg.free_axes)] = thetas[:, self.n_lat + 3 :]
+        cell, valid = cells(lattice_parameters(lat, self.sg.crystal_system))
+        valid &= np.linalg.det(cell) > 1e-6
+        _, x, centres = self._place(cell, np.linalg.inv(cell), Rotation.from_rotvec(w).as_matrix(), phi)
+        return dict(cell=cell, x=x, centres=centres, valid=valid)
 
     def _nmax(self, cell: np.ndarray, reach: float) -> np.ndarray:
         recip = np.linalg.norm(np.linalg.inv(cell), axis=0)  # |b*_a| = 1/d_a
@@ -127,12 +147,17 @@ class CrystalModel:
     def packing_coefficient(self, theta) -> float:
         return self.sg.z * self.molecule.volume / self.volume(theta)
 
-    def min_contact(self, theta, stop_below: float = 0.0, state: dict | None = None) -> float:
-        """Smallest intermolecular r / (R_vdW,i + R_vdW,j)."""
-        s = state or self.build(theta)
+    def min_contacts(self, thetas, stop_below: float = 0.0, batch: dict | None = None) -> np.ndarray:
+        """Smallest intermolecular r / (R_vdW,i + R_vdW,j) of each DoF vector (B,): NaN where
+        the vector forms no cell; values below ``stop_below`` are only known to be below it."""
+        s = batch or self.build_batch(thetas)
         reach = 2 * self.rmol + 2 * self.radii.max()
-        return float(min_contact_ratio(s["x"], self.radii_all, self.n0, self.sg.z, s["centres"], s["cell"],
-                                       self._nmax(s["cell"], reach), reach, stop_below))
+        return min_contact_batch(s["x"], s["cell"], s["centres"], s["valid"], self.radii_all, self.n0,
+                                 self.sg.z, reach, stop_below)
+
+    def min_contact(self, theta, stop_below: float = 0.0) -> float:
+        """Smallest intermolecular r / (R_vdW,i + R_vdW,j) of one crystal."""
+        return float(self.min_contacts(np.asarray(theta, dtype=float)[None], stop_below)[0])
 
     def atoms(self, theta, base=None):
         """The full cell as an ase.Atoms (molecules whole, centroids inside the cell)."""

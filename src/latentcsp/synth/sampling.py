@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+from scipy.stats import qmc
 
-from .lattice import cell_and_derivatives, expand_lattice
+from .lattice import cells, lattice_parameters
 from .model import CrystalModel
 
 
@@ -37,42 +38,65 @@ class SamplingOptions:
 
 
 def shoemake(u: np.ndarray) -> np.ndarray:
-    """Rotation vector of the uniform random rotation for three numbers in [0, 1)."""
-    u1, u2, u3 = u
-    a, b = np.sqrt(1.0 - u1), np.sqrt(u1)
-    q = [a * np.sin(2 * np.pi * u2), a * np.cos(2 * np.pi * u2), b * np.sin(2 * np.pi * u3), b * np.cos(2 * np.pi * u3)]
+    """Rotation vectors (B, 3) of the uniform random rotations for points (B, 3) of [0, 1)^3."""
+    u = np.atleast_2d(u)
+    a, b = np.sqrt(1.0 - u[:, 0]), np.sqrt(u[:, 0])
+    t2, t3 = 2 * np.pi * u[:, 1], 2 * np.pi * u[:, 2]
+    q = np.stack([a * np.sin(t2), a * np.cos(t2), b * np.sin(t3), b * np.cos(t3)], axis=1)
     return Rotation.from_quat(q).as_rotvec()
 
 
-def theta_from_unit(model: CrystalModel, u: np.ndarray, opts: SamplingOptions) -> np.ndarray | None:
-    """DoF vector for a unit-cube point, or None when the angles make no cell."""
+def thetas_from_unit(model: CrystalModel, u: np.ndarray, opts: SamplingOptions) -> tuple[np.ndarray, np.ndarray]:
+    """DoF vectors (B, n_dof) for points (B, n_dof) of the unit cube, and a mask (B,) of the
+    points whose angles make a cell."""
+    u = np.atleast_2d(np.asarray(u, dtype=float))
     names = model.lattice_names
     lengths = [n for n in names if n in ("a", "b", "c")]
-    angles = [n for n in names if n not in ("a", "b", "c")]
+    lat = np.ones((len(u), len(names)))
     k = 0
-    lat = {}
     for n in lengths[:-1]:
-        lat[n] = np.exp((2 * u[k] - 1) * np.log(opts.ratio_max))
+        lat[:, names.index(n)] = np.exp((2 * u[:, k] - 1) * np.log(opts.ratio_max))
         k += 1
-    lat[lengths[-1]] = 1.0
     lo, hi = opts.triclinic_angles if model.sg.crystal_system == "triclinic" else opts.monoclinic_beta
-    for n in angles:
-        lat[n] = np.radians(lo + (hi - lo) * u[k])
-        k += 1
-    ck = opts.ck_min + (opts.ck_max - opts.ck_min) * u[k]
-    k += 1
-    free = np.array([lat[n] for n in names])
-    try:
-        cell, _ = cell_and_derivatives(expand_lattice(free, model.sg.crystal_system)[0])
-    except ValueError:
-        return None
-    v1 = abs(np.linalg.det(cell))
-    target = model.sg.z * model.molecule.volume / ck
-    scale = (target / v1) ** (1.0 / 3.0)
     for i, n in enumerate(names):
-        if n in ("a", "b", "c"):
-            free[i] *= scale
-    w = shoemake(u[k : k + 3])
-    k += 3
-    pos = np.asarray(u[k:], dtype=float)
-    return np.concatenate([free, w, pos])
+        if n not in lengths:
+            lat[:, i] = np.radians(lo + (hi - lo) * u[:, k])
+            k += 1
+    ck = opts.ck_min + (opts.ck_max - opts.ck_min) * u[:, k]
+    k += 1
+    cell, valid = cells(lattice_parameters(lat, model.sg.crystal_system))
+    scale = (model.sg.z * model.molecule.volume / ck / np.abs(np.linalg.det(cell))) ** (1.0 / 3.0)
+    for i, n in enumerate(names):
+        if n in lengths:
+            lat[:, i] *= scale
+    return np.concatenate([lat, shoemake(u[:, k : k + 3]), u[:, k + 3 :]], axis=1), valid
+
+
+def accept(model: CrystalModel, propose, n: int, clash: float, max_attempts: int,
+           batch: int = 1024) -> tuple[np.ndarray, int]:
+    """The first ``n`` clash-free DoF vectors from ``propose(batch) -> (thetas, valid)``:
+    a vector is kept when it forms a cell and no intermolecular atom pair is closer than
+    ``clash`` x the sum of van der Waals radii. Returns (thetas (<= n, n_dof), attempts);
+    fewer than ``n`` when ``max_attempts`` proposals were not enough."""
+    kept: list[np.ndarray] = []
+    found = attempts = 0
+    while found < n and attempts < max_attempts:
+        thetas, valid = propose(min(batch, max_attempts - attempts))
+        state = model.build_batch(thetas)
+        state["valid"] &= valid
+        good = model.min_contacts(thetas, stop_below=clash, batch=state) >= clash  # NaN compares False
+        take = np.flatnonzero(good)[: n - found]
+        attempts += int(take[-1]) + 1 if found + len(take) == n else len(thetas)
+        kept.append(thetas[take])
+        found += len(take)
+    return (np.concatenate(kept) if kept else np.zeros((0, model.n_dof))), attempts
+
+
+def sample_trials(model: CrystalModel, n: int, seed: int = 0,
+                  opts: SamplingOptions | None = None) -> tuple[np.ndarray, int]:
+    """``n`` clash-free quasi-random trial DoF vectors (a scrambled Sobol sequence in
+    exactly DoF dimensions, the first points that pass), and the Sobol points used."""
+    opts = opts or SamplingOptions()
+    sobol = qmc.Sobol(model.n_dof, scramble=True, seed=seed)
+    return accept(model, lambda size: thetas_from_unit(model, sobol.random(size), opts), n, opts.clash,
+                  opts.max_attempts_per_trial * max(n, 1))

@@ -1,0 +1,109 @@
+"""Reference ensembles of known dimension: crystals of one rigid molecule in one space
+group in which only a chosen subset of the degrees of freedom (DoF) varies.
+
+An :class:`Ensemble` names the DoF that vary (``CrystalModel.names``); the others keep
+the values of a base crystal. The varied ones are sampled
+
+* ``full``: over the generator's quasi-random ranges (:mod:`.sampling`: length ratios,
+  angles, packing coefficient, uniform rotation, uniform centroid fractions), or
+* ``local``: uniformly in base ± ``amplitude`` x :data:`LOCAL_STEP` (a neighbourhood of
+  one packing, as a landscape around a minimum samples it),
+
+from a scrambled Sobol sequence or pseudo-random numbers, keeping the clash-free
+crystals. The crystals lie on a manifold of dimension ``len(free)`` (the map from DoF
+to crystal is locally one-to-one), which is what the calibration of the dimension
+estimators needs (:mod:`latentcsp.analysis.calibration`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import qmc
+
+from .model import CrystalModel
+from .sampling import SamplingOptions, accept, thetas_from_unit
+
+#: One step of local sampling per kind of DoF: lattice lengths (Å), lattice angles and
+#: rotation-vector components (radians), centroid fractions. Each moves atoms by
+#: roughly 0.5 Å in a molecular crystal.
+LOCAL_STEP = {"length": 0.5, "angle": float(np.radians(5.0)), "rotation": 0.2, "position": 0.05}
+SCHEMES = ("full", "local")
+SEQUENCES = ("sobol", "random")
+
+
+def dof_kind(name: str) -> str:
+    """'length', 'angle', 'rotation' or 'position' for a DoF name of :class:`CrystalModel`."""
+    if name in ("a", "b", "c"):
+        return "length"
+    if name in ("alpha", "beta", "gamma"):
+        return "angle"
+    return "rotation" if name.startswith("rot_") else "position"
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Which DoF vary and how.
+
+    ``free``: DoF names that vary. ``scheme``: ``full`` or ``local``. ``amplitude``:
+    for ``local``, multiples of :data:`LOCAL_STEP`, one number for every kind or a
+    mapping kind -> number. ``sequence``: ``sobol`` (scrambled) or ``random``.
+    """
+
+    free: tuple[str, ...]
+    scheme: str = "full"
+    amplitude: float | tuple[tuple[str, float], ...] = 1.0
+    sequence: str = "sobol"
+
+    def __post_init__(self):
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
+        if self.sequence not in SEQUENCES:
+            raise ValueError(f"sequence must be one of {SEQUENCES}, got {self.sequence!r}")
+        if isinstance(self.amplitude, dict):
+            object.__setattr__(self, "amplitude", tuple(sorted(self.amplitude.items())))
+
+    @property
+    def dimension(self) -> int:
+        return len(self.free)
+
+    def steps(self, names) -> np.ndarray:
+        """Local half-widths (len(names),) in the DoF's units."""
+        amp = dict(self.amplitude) if isinstance(self.amplitude, tuple) else {}
+        scale = [amp.get(dof_kind(n), 1.0) if amp else float(self.amplitude) for n in names]
+        return np.array([LOCAL_STEP[dof_kind(n)] * s for n, s in zip(names, scale)])
+
+    def label(self) -> str:
+        amp = self.amplitude if not isinstance(self.amplitude, tuple) else \
+            "/".join(f"{k[0]}{v:g}" for k, v in self.amplitude)
+        where = "full" if self.scheme == "full" else f"local x{amp}"
+        return f"{'+'.join(self.free)} ({where}, {self.sequence})"
+
+
+def sample(model: CrystalModel, ensemble: Ensemble, base: np.ndarray, n: int, seed: int = 0,
+           opts: SamplingOptions | None = None, max_attempts: int | None = None) -> tuple[np.ndarray, int]:
+    """``n`` clash-free DoF vectors (<= n, n_dof) of ``ensemble`` around/with ``base``, and
+    the proposals used. Fewer than ``n`` when ``max_attempts`` (default 5000 n) ran out."""
+    opts = opts or SamplingOptions()
+    unknown = [f for f in ensemble.free if f not in model.names]
+    if unknown:
+        raise ValueError(f"{model.sg.symbol} has no DoF {unknown}; its DoF are {model.names}")
+    base = np.asarray(base, dtype=float)
+    free = np.isin(model.names, ensemble.free)
+    steps = ensemble.steps(model.names)
+    if ensemble.sequence == "sobol":
+        draw = qmc.Sobol(model.n_dof, scramble=True, seed=seed).random
+    else:
+        rng = np.random.default_rng(seed)
+        draw = lambda size: rng.random((size, model.n_dof))  # noqa: E731
+
+    def propose(size: int):
+        u = draw(size)
+        if ensemble.scheme == "full":
+            thetas, valid = thetas_from_unit(model, u, opts)
+        else:
+            thetas, valid = base + steps * (2 * u - 1), np.ones(size, dtype=bool)
+        return np.where(free, thetas, base), valid
+
+    return accept(model, propose, n, opts.clash, max_attempts or opts.max_attempts_per_trial * max(n, 1))
