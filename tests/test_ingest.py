@@ -90,9 +90,11 @@ def test_groups_by_window_and_spacegroup():
     })
     g = make_groups(man, [10, 20], "top10")
     sizes = g.groupby(["window", "group"]).size().to_dict()
-    assert sizes == {("10", "P21_c"): 2, ("10", "all"): 2, ("20", "P21_c"): 3, ("20", "P-1"): 1, ("20", "all"): 4}
+    assert sizes == {("10", "P21_c"): 2, ("10", "all"): 2, ("20", "P21_c"): 3, ("20", "P-1"): 1, ("20", "all"): 4,
+                     ("inf", "P21_c"): 4, ("inf", "P-1"): 1, ("inf", "all"): 5}  # d at 25 kJ/mol: the whole landscape too
+    assert set(make_groups(man, [10, 30], "top10").window) == {"10", "30"}  # nothing above 30: no extra window
     g_all = make_groups(man, [10], "all")
-    assert set(g_all.group) == {"P21_c", "Fd-3m", "all"}
+    assert set(g_all.group[g_all.window == "10"]) == {"P21_c", "Fd-3m", "all"}
     assert set(make_groups(man, [30], ["P-1", 227]).group) == {"P-1", "Fd-3m", "all"}
     assert slug("P 21 21 21") == "P212121" and slug("P2_1/c") == "P21_c"
 
@@ -104,8 +106,9 @@ def test_cli_ingest_and_select(tmp_path):
     assert (out / "quarantine.csv").exists() and (out / "structures.h5").exists()
     main(["select", "--manifest", str(out / "manifest.csv"), "--windows", "5", "10", "--out", str(out / "g.csv")])
     groups = pd.read_csv(out / "g.csv", dtype={"window": str})
-    assert set(groups.window) == {"5", "10"}
+    assert set(groups.window) == {"5", "10", "inf"}  # s4 lies 12 kJ/mol up: the whole landscape is a window too
     assert len(groups[(groups.window == "10") & (groups.group == "all")]) == 4  # 0, 3, 6, 9 kJ/mol
+    assert len(groups[(groups.window == "inf") & (groups.group == "all")]) == 5
 
 
 def test_roy_landscape(shared_data):

@@ -2,7 +2,10 @@
 
 ``groups.csv`` has one row per (window, group, structure id); the group
 ``all`` is every selected space group combined.  Space groups appear in paths
-as slugs (``P2_1/c`` -> ``P21_c``).
+as slugs (``P2_1/c`` -> ``P21_c``).  Windows are kJ/mol above the landscape's
+minimum; when structures lie above the largest configured window, the window
+``inf`` (the whole landscape) is added, so that no structure is left out of
+every analysis.
 """
 
 from __future__ import annotations
@@ -25,9 +28,20 @@ def slug(symbol: str) -> str:
     return re.sub(r"\s+", "", symbol).replace("_", "").replace("/", "_")
 
 
+WHOLE = float("inf")
+
+
 def window_name(window: float) -> str:
-    """'10' for 10.0, '7.5' for 7.5: the window as it appears in paths."""
+    """'10' for 10.0, '7.5' for 7.5, 'inf' for the whole landscape: the window as it appears in paths."""
     return f"{window:g}"
+
+
+def windows_of(manifest: pd.DataFrame, windows) -> list[float]:
+    """The configured windows, sorted, and ``inf`` when structures lie above the largest."""
+    out = sorted(float(w) for w in windows)
+    if not out or manifest.rel_energy.max() > out[-1] + 1e-9:
+        out.append(WHOLE)
+    return out
 
 
 def selected_numbers(manifest: pd.DataFrame, spacegroups) -> list[int]:
@@ -52,7 +66,7 @@ def make_groups(manifest: pd.DataFrame, windows, spacegroups="top10") -> pd.Data
     numbers = selected_numbers(manifest, spacegroups)
     chosen = manifest[manifest.spacegroup_number.isin(numbers)]
     rows = []
-    for window in sorted(windows):
+    for window in windows_of(manifest, windows):
         inside = chosen[chosen.rel_energy <= window + 1e-9]
         for number, sub in inside.groupby("spacegroup_number", sort=False):
             name = slug(sub.spacegroup.iloc[0])
