@@ -638,3 +638,32 @@ def _close_labellings(reference: Reference, crystal: Crystal, copies: list[int],
         orders.append(base[autos[close]])
         owner.append(np.full(len(close), m))
     return np.concatenate(orders), np.concatenate(owner)
+
+
+def rotatable_bonds(numbers: np.ndarray, positions: np.ndarray, bonds: np.ndarray) -> np.ndarray:
+    """Bonds (m, 2) of one molecule about which a part of it can twist: acyclic bonds
+    whose two atoms each have another neighbour that is not hydrogen and are not linear
+    (two neighbours at more than 170 degrees, as the carbon of a nitrile). Methyl, hydroxyl
+    and nitrile ends do not count, and neither do ring bonds. ``positions`` (n, 3) Å of
+    the whole molecule.
+
+    Bond orders are not known here, so acyclic double bonds and amide C-N bonds count
+    too: the result is an upper bound on the torsional degrees of freedom.
+    """
+    g = nx.Graph()
+    g.add_nodes_from(range(len(numbers)))
+    g.add_edges_from(map(tuple, _as_bonds(bonds)))
+    heavy = np.asarray(numbers) > 1
+    positions = np.asarray(positions, dtype=float)
+
+    def linear(a: int) -> bool:
+        if g.degree[a] != 2:
+            return False
+        u, v = (positions[k] - positions[a] for k in g[a])
+        return float(u @ v) / (np.linalg.norm(u) * np.linalg.norm(v)) < np.cos(np.radians(170.0))
+
+    def twists(a: int, b: int) -> bool:
+        return any(heavy[k] for k in g[a] if k != b) and not linear(a)
+
+    out = [sorted(e) for e in nx.bridges(g) if twists(*e) and twists(e[1], e[0])]
+    return np.array(sorted(out), dtype=np.int64).reshape(-1, 2)
