@@ -56,3 +56,34 @@ def same_sites(cell, pos_a, num_a, pos_b, num_b, tol=1e-4) -> bool:
     j = dist.argmin(axis=1)
     return bool((dist.min(axis=1) < tol).all() and len(set(j)) == len(j)
                 and (np.asarray(num_a) == np.asarray(num_b)[j]).all())
+
+
+def substituted_benzene() -> tuple[list[str], np.ndarray, list[str]]:
+    """A planar 4-amino-3-chloro-5-fluoro-nitrobenzene-like molecule (C6H4ClFN2O2) built from
+    ideal bond lengths: symbols, positions (n, 3) Å and the W99/DREIDING type of each atom
+    as chemistry assigns it (aromatic C, H on C, nitro N and O, amino N and H, F, Cl)."""
+    def unit(deg):
+        return np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg)), 0.0])
+
+    symbols, xyz, types = [], [], []
+
+    def add(s, p, t):
+        symbols.append(s)
+        xyz.append(p)
+        types.append(t)
+
+    for k in range(6):
+        add("C", 1.39 * unit(60 * k), "C_W3")
+    n1 = unit(0) * (1.39 + 1.47)  # nitro on ring atom 0
+    add("N", n1, "N_W2")
+    add("O", n1 + 1.22 * unit(60), "O_W1")
+    add("O", n1 + 1.22 * unit(-60), "O_W1")
+    add("H", unit(60) * (1.39 + 1.08), "H_W1")
+    add("Cl", unit(120) * (1.39 + 1.73), "Cl")
+    n2 = unit(180) * (1.39 + 1.36)  # amino on ring atom 3
+    add("N", n2, "N_W4")
+    add("H", n2 + 1.01 * unit(240), "H_W4")
+    add("H", n2 + 1.01 * unit(120), "H_W4")
+    add("F", unit(240) * (1.39 + 1.35), "F_")
+    add("H", unit(300) * (1.39 + 1.08), "H_W1")
+    return symbols, np.array(xyz), types
