@@ -16,8 +16,9 @@ def co_crystal(spacegroup: int = 14, cellpar=(6.0, 7.0, 8.0, 90, 100, 90), shift
     return crystal(["C", "O"], [c_frac, o_frac], spacegroup=spacegroup, cellpar=cellpar)
 
 
-def methanol_like(spacegroup: int = 14, cellpar=(7.0, 6.5, 9.0, 90, 105, 90)) -> Atoms:
-    """A crystal of a rigid 6-atom CH3OH-like molecule in a general position (Z' = 1)."""
+def methanol_like(spacegroup: int = 14, cellpar=(7.0, 6.5, 9.0, 90, 105, 90), methyl_turn: float = 0.0) -> Atoms:
+    """A crystal of a rigid 6-atom CH3OH-like molecule in a general position (Z' = 1);
+    ``methyl_turn``: the methyl H turned by this many degrees about the C-O bond."""
     mol = np.array([
         [0.0, 0.0, 0.0],      # C
         [1.43, 0.0, 0.0],     # O
@@ -26,6 +27,8 @@ def methanol_like(spacegroup: int = 14, cellpar=(7.0, 6.5, 9.0, 90, 105, 90)) ->
         [-0.36, -0.51, -0.89],  # H
         [1.75, 0.9, 0.0],     # H (hydroxyl)
     ])
+    t = np.radians(methyl_turn)
+    mol[2:5, 1:] = mol[2:5, 1:] @ np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
     symbols = ["C", "O", "H", "H", "H", "H"]
     probe = Atoms(cell=crystal(["C"], [[0, 0, 0]], spacegroup=1, cellpar=cellpar).cell)
     origin = probe.cell.cartesian_positions([[0.2, 0.15, 0.27]])[0]
