@@ -8,11 +8,11 @@ bonds d < r_cov(i) + r_cov(j) + 0.4 Å, ASE covalent radii, as the ingest finds 
 Like-type parameters (A kJ/mol, B 1/Å, C kJ/mol Å^6):
 
 * C, H, N, O: Williams' W99 force field, with W99's own atom types.
-  D. E. Williams, J. Mol. Struct. 485-486, 321 (1999) (hydrocarbons: C, H_W1);
-  J. Comput. Chem. 22, 1 (2001) (oxohydrocarbons: O, H_W2, H_W3);
-  J. Comput. Chem. 22, 1154 (2001) (nitrogen: N, H_W4; its abstract defines the N types).
-  Numbers as distributed in the W99 parameter files of mol-CSPy (``w99.pots``) and
-  soprano (``w99_parameters.json``), which agree to 1e-4 after their eV conversions.
+  D. E. Williams, J. Mol. Struct. 485-486, 321 (1999) and J. Comput. Chem. 22, 1 (2001)
+  (H, C, O); J. Comput. Chem. 22, 1154 (2001) (N and H on N; its abstract defines the
+  N types and H_W4). Numbers as distributed in the W99 parameter files of mol-CSPy
+  (``w99.pots``) and soprano (``w99_parameters.json``), which agree to 1e-4 after their
+  eV conversions.
 
   ====  ==========================================  ========  =====  =======
   type  atom                                        A         B      C
@@ -48,8 +48,8 @@ This is a model potential for making landscapes of known dimension, not a valida
 force field: there are no electrostatics (W99 was fitted together with atomic charges;
 without them its small polar-H repulsion neither favours nor forbids hydrogen bonds), W99
 puts the H force centre 0.1 Å toward its bonded atom while the generator uses the H
-nucleus of the molecule file, nitro groups were not in W99's training sets, and F, Cl, S
-come from a different parametrisation. Lattice energies are comparable within a
+nucleus of the molecule file, W99's N types were fitted to azahydrocarbons (C, H, N only:
+no nitro group), and F, Cl, S come from a different parametrisation. Lattice energies are comparable within a
 landscape, not with experiment. (Before this table the generator used C 369743, 3.60,
 2439.8 and H 11971, 3.74, 136.4, labelled W99; they are the C and H of the older FIT set,
 not W99.)
@@ -74,26 +74,25 @@ def dreiding_exp6(r0: float, d0_kcal: float, zeta: float) -> tuple[float, float,
     return 6.0 * d0 * np.exp(zeta) / (zeta - 6.0), zeta / r0, zeta * d0 * r0**6 / (zeta - 6.0)
 
 
-_W99_1999 = "W99 (Williams, J. Mol. Struct. 485-486, 321 (1999))"
-_W99_2001A = "W99 (Williams, J. Comput. Chem. 22, 1 (2001))"
-_W99_2001B = "W99 (Williams, J. Comput. Chem. 22, 1154 (2001))"
+_W99 = "W99 H, C, O (Williams, J. Mol. Struct. 485-486, 321 (1999); J. Comput. Chem. 22, 1 (2001))"
+_W99_N = "W99 N (Williams, J. Comput. Chem. 22, 1154 (2001))"
 _DREIDING = "DREIDING (Mayo, Olafson, Goddard, J. Phys. Chem. 94, 8897 (1990))"
 
 #: atom type -> ((A kJ/mol, B 1/Å, C kJ/mol Å^6), where it comes from)
 PARAMETERS: dict[str, tuple[tuple[float, float, float], str]] = {
-    "C_W4": ((131571.0, 3.60, 978.36), _W99_1999),
-    "C_W3": ((270363.0, 3.60, 1701.73), _W99_1999),
-    "C_W2": ((103235.0, 3.60, 1435.09), "W99 (as distributed in W99 parameter files)"),
-    "H_W1": ((12680.0, 3.56, 278.37), _W99_1999),
-    "H_W2": ((361.3, 3.56, 0.0), _W99_2001A),
-    "H_W3": ((115.7, 3.56, 0.0), _W99_2001A),
-    "H_W4": ((764.9, 3.56, 0.0), _W99_2001B),
-    "N_W1": ((96349.0, 3.48, 1407.57), _W99_2001B),
-    "N_W2": ((102369.0, 3.48, 1398.15), _W99_2001B),
-    "N_W3": ((191935.0, 3.48, 2376.55), _W99_2001B),
-    "N_W4": ((405341.0, 3.48, 5629.82), _W99_2001B),
-    "O_W1": ((241042.0, 3.96, 1260.73), _W99_2001A),
-    "O_W2": ((284623.0, 3.96, 1285.87), _W99_2001A),
+    "C_W4": ((131571.0, 3.60, 978.36), _W99),
+    "C_W3": ((270363.0, 3.60, 1701.73), _W99),
+    "C_W2": ((103235.0, 3.60, 1435.09), _W99),
+    "H_W1": ((12680.0, 3.56, 278.37), _W99),
+    "H_W2": ((361.3, 3.56, 0.0), _W99),
+    "H_W3": ((115.7, 3.56, 0.0), _W99),
+    "H_W4": ((764.9, 3.56, 0.0), _W99_N),
+    "N_W1": ((96349.0, 3.48, 1407.57), _W99_N),
+    "N_W2": ((102369.0, 3.48, 1398.15), _W99_N),
+    "N_W3": ((191935.0, 3.48, 2376.55), _W99_N),
+    "N_W4": ((405341.0, 3.48, 5629.82), _W99_N),
+    "O_W1": ((241042.0, 3.96, 1260.73), _W99),
+    "O_W2": ((284623.0, 3.96, 1285.87), _W99),
     "F_": (dreiding_exp6(3.4720, 0.0725, 14.444), _DREIDING),
     "Cl": (dreiding_exp6(3.9503, 0.2833, 13.861), _DREIDING),
     "S_3": (dreiding_exp6(4.03, 0.344, 12.0), _DREIDING),
