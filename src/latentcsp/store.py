@@ -14,6 +14,9 @@ positions           (A, 3) f8     Cartesian positions, Å, molecules whole
 mol_id              (A,) i4       molecule index within its structure
 canonical           (A,) i4       index in the reference molecule for atoms of
                                   symmetry-independent molecules, else -1
+orbit               (A,) i4       where canonical is set, the orbit of that
+                                  reference atom under the molecule graph's
+                                  automorphisms, else -1
 ==================  ============  ==============================================
 
 Every writer goes to a temporary file in the same folder and renames it into
@@ -38,6 +41,8 @@ MANIFEST_COLUMNS = [
     "spacegroup_stated", "z", "zprime", "site_symmetry", "density", "n_atoms", "hash",
 ]
 QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
+#: layout tag of structures.h5 (2: per-atom orbits added); the ingest rule reruns when it changes
+STRUCTURES_LAYOUT = "latentcsp.structures/2"
 
 
 @contextlib.contextmanager
@@ -80,6 +85,7 @@ class StructureSet:
     positions: np.ndarray
     mol_id: np.ndarray
     canonical: np.ndarray
+    orbit: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -101,6 +107,7 @@ class StructureSet:
             ids=self.ids[index], hashes=self.hashes[index], cell=self.cell[index],
             atom_offsets=np.r_[0, np.cumsum(counts)], numbers=self.numbers[take],
             positions=self.positions[take], mol_id=self.mol_id[take], canonical=self.canonical[take],
+            orbit=self.orbit[take],
         )
 
 
@@ -110,7 +117,7 @@ def write_structures(crystals, path: str | os.PathLike) -> None:
     str_dt = h5py.string_dtype()
     cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
     with atomic_path(path, ".h5") as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs["layout"] = "latentcsp.structures/1"
+        h5.attrs["layout"] = STRUCTURES_LAYOUT
         h5["ids"] = np.array([c.id for c in crystals], dtype=object).astype(str_dt)
         h5["hash"] = np.array([c.hash for c in crystals], dtype=object).astype(str_dt)
         h5["cell"] = np.array([c.cell for c in crystals]).reshape(-1, 3, 3)
@@ -119,16 +126,20 @@ def write_structures(crystals, path: str | os.PathLike) -> None:
         h5["positions"] = cat([c.positions for c in crystals], (0, 3))
         h5["mol_id"] = cat([c.mol_ids for c in crystals], (0,)).astype(np.int32)
         h5["canonical"] = cat([c.canonical for c in crystals], (0,)).astype(np.int32)
+        h5["orbit"] = cat([c.orbit for c in crystals], (0,)).astype(np.int32)
 
 
 def read_structures(path: str | os.PathLike) -> StructureSet:
     """Read a ``structures.h5`` file completely."""
     with h5py.File(path, "r") as h5:
+        if "orbit" not in h5:
+            raise ValueError(f"{path}: layout {h5.attrs.get('layout')!r} has no atom orbits "
+                             f"(written before {STRUCTURES_LAYOUT}): rerun the ingest")
         return StructureSet(
             ids=h5["ids"].asstr()[:], hashes=h5["hash"].asstr()[:], cell=h5["cell"][:],
             atom_offsets=h5["atom_offsets"][:], numbers=h5["numbers"][:].astype(np.int64),
             positions=h5["positions"][:], mol_id=h5["mol_id"][:].astype(np.int64),
-            canonical=h5["canonical"][:].astype(np.int64),
+            canonical=h5["canonical"][:].astype(np.int64), orbit=h5["orbit"][:].astype(np.int64),
         )
 
 

@@ -59,6 +59,9 @@ class Crystal:
     canonical: (n,) int, for atoms of the symmetry-independent representative
         molecules, the atom's index in the landscape's reference molecule;
         -1 for every other atom (filled by :func:`assign_canonical_order`).
+    orbit: (n,) int, where canonical is set, the orbit of that reference atom under
+        the reference molecule's graph automorphisms (:attr:`Reference.orbits`); -1
+        elsewhere (filled by :func:`assign_canonical_order`).
     representatives: molecule indices, one per symmetry-independent molecule.
     molecule_classes: for each independent molecule, the copies the canonical
         order is matched on: the first copy, and a copy related to it by an
@@ -88,6 +91,7 @@ class Crystal:
     energy: float | None = None
     properties: dict = field(default_factory=dict)
     canonical: np.ndarray | None = None
+    orbit: np.ndarray | None = None
 
     @property
     def n_atoms(self) -> int:
@@ -478,6 +482,32 @@ class Reference:
         autos = islice(matcher.isomorphisms_iter(), MAX_ISOMORPHISMS)
         return np.array([[mapping[k] for k in range(len(self.graph))] for mapping in autos])
 
+    @cached_property
+    def orbits(self) -> np.ndarray:
+        """Orbit of each atom under the automorphisms: (n,) int, 0, 1, ... in the order of each
+        orbit's first atom; atoms that a graph symmetry maps onto each other share it."""
+        if self.complete:  # a group: the orbit of atom a is {g(a)}, named by its least member
+            least = self.automorphisms.min(axis=0)
+        else:
+            least = self._orbits_by_search()
+        return np.unique(least, return_inverse=True)[1].astype(np.int64)
+
+    def _orbits_by_search(self) -> np.ndarray:
+        """Least orbit member of each atom, each pair of same-colour atoms decided by a VF2
+        search for an automorphism taking one to the other (when there are too many to list)."""
+        least = np.arange(len(self))
+        match = nx.algorithms.isomorphism.categorical_node_match(["element", "mark"], [-1, 0])
+        for a in range(len(self)):
+            for r in np.unique(least[:a]):
+                if self.matcher.colours[r] != self.matcher.colours[a]:
+                    continue
+                g1, g2 = self.graph.copy(), self.graph.copy()
+                g1.nodes[int(r)]["mark"] = g2.nodes[a]["mark"] = 1
+                if nx.algorithms.isomorphism.GraphMatcher(g1, g2, node_match=match).is_isomorphic():
+                    least[a] = r
+                    break
+        return least
+
     def __len__(self) -> int:
         return len(self.graph)
 
@@ -588,7 +618,7 @@ def _choose(crystal: Crystal, orders: np.ndarray, owner: np.ndarray, by_order: b
 
 def assign_canonical_order(crystal: Crystal, reference: Reference, opts: Options | None = None,
                            tol: float = 0.05) -> None:
-    """Fill ``crystal.canonical`` (and choose ``representatives``) by matching to ``reference``.
+    """Fill ``crystal.canonical`` and ``orbit`` (and choose ``representatives``) by matching to ``reference``.
 
     A rigid molecule's own symmetry (a mirror plane, a two-fold axis) leaves
     several labellings that fit the reference equally well (within ``tol`` Å
@@ -615,6 +645,7 @@ def assign_canonical_order(crystal: Crystal, reference: Reference, opts: Options
         canonical[orders[choice]] = np.arange(orders.shape[1])
     crystal.representatives = sorted(reps)
     crystal.canonical = canonical
+    crystal.orbit = np.where(canonical >= 0, reference.orbits[canonical], -1)
 
 
 def _close_labellings(reference: Reference, crystal: Crystal, copies: list[int], opts: Options, tol: float,

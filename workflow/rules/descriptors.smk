@@ -1,5 +1,7 @@
 # Stage 2: one job per landscape x descriptor set x space group; vectors cached by content.
 
+from latentcsp.descriptors.stage import DESCRIPTORS_LAYOUT
+
 # Job sizes (MPI ranks, memory, wall time) from the group sizes.
 include: "resources.smk"
 
@@ -16,6 +18,7 @@ rule descriptors:
         dset=lambda wc: as_json(DESCRIPTOR_SETS[wc.dset]),
         cache=f"--cache-dir {config['descriptors']['cache']}" if config["descriptors"]["cache"] else "",
         chunk=config["descriptors"]["chunk"],
+        layout=DESCRIPTORS_LAYOUT,  # a new pooling reruns the job (its inputs say nothing of code)
     # Sized from the group (workflow/rules/resources.smk): a group of at least
     # cluster.mpi_min_structures runs on `tasks` MPI ranks (srun under SLURM).
     threads: descriptor_threads

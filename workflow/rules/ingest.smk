@@ -1,5 +1,7 @@
 # Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv; groups per window.
 
+from latentcsp.store import STRUCTURES_LAYOUT
+
 
 rule fetch_roy:
     output:
@@ -22,6 +24,7 @@ rule ingest:
     params:
         spec=landscape_spec,
         options=as_json(config.get("ingest", {})),
+        layout=STRUCTURES_LAYOUT,  # a new layout of structures.h5 reruns the ingest
     conda:
         "../../envs/latentcsp.yaml"
     log:

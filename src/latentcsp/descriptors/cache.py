@@ -1,7 +1,11 @@
 """Content-addressed cache of per-molecule AEV rows, kept outside Snakemake's outputs.
 
 Layout: ``{root}/{set_key}/{part}.h5``, each part holding ``keys`` (M,) and
-``rows`` (M, n_atoms, n_features) float64.  A job never rewrites a part: it
+``rows`` (M, n_atoms, n_features) float64, a molecule's rows as the stage
+pools them (canonical order, sorted within the orbits; the pooling itself
+runs after every lookup).  The key (``stage.geometry_key``) hashes the
+geometry, the labels and the orbits, so rows made under other orbits, or
+before orbits were stored, are never found.  A job never rewrites a part: it
 adds a new one (temporary file + rename), so concurrent jobs of different
 space groups share the cache without locks, and a killed job leaves nothing
 half-written.  Snakemake deletes a job's outputs before it runs, which is why

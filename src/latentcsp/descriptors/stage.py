@@ -8,8 +8,17 @@ neighbours are every atom of the crystal.  Per-atom vectors are pooled into
 one vector per structure, the same length for every structure of a landscape:
 
 * ``atoms``: rows in the canonical atom order of the landscape's molecule
-  (found by graph matching at ingest), concatenated; for Z' > 1 the
-  independent molecules' rows are averaged atom by atom.
+  (found by graph matching at ingest), concatenated.  Atoms that the
+  molecule's graph automorphisms map onto each other (an orbit: BDT's
+  two-fold, a methyl's H, a nitro group's O) are equivalent, and which of
+  their labellings the ingest chose is arbitrary; so within each orbit every
+  feature is sorted over the orbit's atoms (elementwise sort).  The vector
+  then does not depend on that choice and changes continuously with the
+  geometry (piecewise linearly: a kink where two atoms' values cross), and it
+  keeps every value and its length n_atoms x F.  (The orbit average would be
+  smooth but would discard the spread within each orbit.)  For Z' > 1 each
+  independent molecule is sorted so, then the molecules are averaged slot by
+  slot.
 * ``elements``: the mean vector over centre atoms of each element, in the
   parameter set's species order (elements absent from the molecule left out).
 """
@@ -32,6 +41,8 @@ from . import aev_arrays, get_params
 from .cache import DescriptorCache
 
 POOLINGS = ("atoms", "elements")
+#: layout tag of the descriptor matrices (2: atoms sorted within orbits); the rule reruns when it changes
+DESCRIPTORS_LAYOUT = "latentcsp.descriptors/2"
 CHUNK_BYTES = 4 << 20  # HDF5 chunk size (27 MB chunks, 256 rows of ROY atoms pooling, wrote 4x slower)
 
 
@@ -63,25 +74,31 @@ class DescriptorSet:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def geometry_key(cell: np.ndarray, positions: np.ndarray, numbers: np.ndarray, canonical: np.ndarray) -> str:
-    """An exact name for one stored crystal and its atom order (1e-6 Å rounding).
+def geometry_key(cell: np.ndarray, positions: np.ndarray, numbers: np.ndarray, canonical: np.ndarray,
+                 orbit: np.ndarray) -> str:
+    """An exact name for one stored crystal, its atom order and orbits (1e-6 Å rounding).
 
     Stricter than the ingest's content hash, which rounds coordinates and so
-    merges near-duplicates: cached vectors must belong to this very geometry.
+    merges near-duplicates: cached rows must belong to this very geometry, and
+    they are sorted within the orbits, so those are part of the name too.
     """
     h = hashlib.sha256()
-    for arr in (np.round(cell, 6), np.round(positions, 6), numbers.astype(np.int64), canonical.astype(np.int64)):
+    for arr in (np.round(cell, 6), np.round(positions, 6), numbers.astype(np.int64), canonical.astype(np.int64),
+                orbit.astype(np.int64)):
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:32]
 
 
-def molecule_rows(structures: StructureSet, s: int, params, neighbours: str,
+def molecule_rows(structures: StructureSet, s: int, params, neighbours: str, orbits: list[np.ndarray],
                   scratch: dict | None = None) -> np.ndarray:
-    """Per-atom AEVs of structure ``s``'s independent molecules in canonical order.
+    """Per-atom AEVs of structure ``s``'s independent molecules in canonical order, sorted within orbits.
 
-    Returns (n_molecule_atoms, n_features) float64, averaged over the
-    independent molecules when Z' > 1.  ``scratch``: a dict of per-atom
-    buffers by centre count, reused from call to call.
+    Each feature is sorted over the atoms of each orbit (``orbits``: the
+    canonical indices of each orbit of two or more atoms, see
+    :func:`orbit_members`), molecule by molecule, then the independent
+    molecules are averaged when Z' > 1.  Returns (n_molecule_atoms,
+    n_features) float64.  ``scratch``: a dict of per-atom buffers by centre
+    count, reused from call to call.
     """
     part = structures.atoms_of(s)
     numbers, canonical = structures.numbers[part], structures.canonical[part]
@@ -94,9 +111,12 @@ def molecule_rows(structures: StructureSet, s: int, params, neighbours: str,
             buf = scratch[len(centres)] = np.empty((len(centres), params.n_features))
     rows = aev_arrays(structures.cell[s], structures.positions[part], params.species_index(numbers),
                       structures.mol_id[part], centres, params, neighbours, mol_shifts=whole, out=buf)
-    n_mol_atoms = int(canonical.max()) + 1
-    order = np.argsort(canonical[centres], kind="stable")  # Z' rows per canonical atom
-    return rows[order].reshape(n_mol_atoms, -1, rows.shape[1]).mean(axis=1)
+    molecule = np.unique(structures.mol_id[part][centres], return_inverse=True)[1]  # 0 .. Z'-1
+    stack = np.zeros((molecule.max() + 1, int(canonical.max()) + 1, rows.shape[1]))
+    stack[molecule, canonical[centres]] = rows
+    for members in orbits:
+        stack[:, members] = np.sort(stack[:, members], axis=1)
+    return stack.mean(axis=0)
 
 
 def pool(rows: np.ndarray, molecule_numbers: np.ndarray, pooling: str, params) -> np.ndarray:
@@ -105,6 +125,21 @@ def pool(rows: np.ndarray, molecule_numbers: np.ndarray, pooling: str, params) -
         return rows.reshape(-1)
     order = [z for z in params.atomic_numbers if z in set(molecule_numbers.tolist())]
     return np.concatenate([rows[molecule_numbers == z].mean(axis=0) for z in order])
+
+
+def reference_orbits(structures: StructureSet) -> np.ndarray:
+    """Orbit of each atom of the landscape molecule in canonical order (stored by the ingest)."""
+    part = structures.atoms_of(0)
+    canonical, orbit = structures.canonical[part], structures.orbit[part]
+    out = np.zeros(int(canonical.max()) + 1, dtype=np.int64)
+    out[canonical[canonical >= 0]] = orbit[canonical >= 0]
+    return out
+
+
+def orbit_members(orbits: np.ndarray) -> list[np.ndarray]:
+    """Canonical indices (ascending) of each orbit with two or more atoms."""
+    groups = [np.flatnonzero(orbits == k) for k in np.unique(orbits)]
+    return [g for g in groups if len(g) > 1]
 
 
 def reference_numbers(structures: StructureSet) -> np.ndarray:
@@ -192,6 +227,8 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
     start = time.perf_counter()
     params = dset.params
     mol_numbers = reference_numbers(structures)
+    orbits = reference_orbits(structures)
+    members = orbit_members(orbits)
     params.species_index(mol_numbers)  # clear error for elements outside the preset
     width = len(pool(np.zeros((len(mol_numbers), params.n_features)), mol_numbers, dset.pooling, params))
     cache = DescriptorCache(cache_dir, dset.key()) if cache_dir else None
@@ -199,14 +236,14 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
     def key(s: int) -> str:
         part = structures.atoms_of(s)
         return geometry_key(structures.cell[s], structures.positions[part], structures.numbers[part],
-                            structures.canonical[part])
+                            structures.canonical[part], structures.orbit[part])
 
     def pooled(rows: np.ndarray) -> np.ndarray:
         return pool(rows, mol_numbers, dset.pooling, params).astype(np.float32)
 
     n_computed = n_cached = 0
     scratch: dict = {}
-    writer = _Writer(out, structures, dset, width) if comm.rank == 0 else None
+    writer = _Writer(out, structures, dset, width, orbits) if comm.rank == 0 else None
     try:
         for lo in range(0, len(structures), chunk):
             idx = np.arange(lo, min(lo + chunk, len(structures)))
@@ -222,7 +259,7 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
             mine_vectors = np.empty((len(mine), width), dtype=np.float32)
             rows = np.empty((len(mine), len(mol_numbers), params.n_features)) if cache is not None else None
             for k, s in enumerate(mine):
-                r = molecule_rows(structures, int(s), params, dset.neighbours, scratch)
+                r = molecule_rows(structures, int(s), params, dset.neighbours, members, scratch)
                 mine_vectors[k] = pooled(r)
                 if rows is not None:
                     rows[k] = r
@@ -254,7 +291,7 @@ def _progress(label: str, done: int, total: int, start: float) -> None:
 class _Writer:
     """Streams rows into a temporary HDF5 file beside ``out``; close() renames it into place."""
 
-    def __init__(self, out, structures: StructureSet, dset: DescriptorSet, width: int):
+    def __init__(self, out, structures: StructureSet, dset: DescriptorSet, width: int, orbits: np.ndarray):
         self.out = Path(out)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.out.with_name(f".{self.out.name}.{os.getpid()}.tmp")
@@ -265,7 +302,8 @@ class _Writer:
         rows = max(1, min(len(structures), 256, CHUNK_BYTES // (4 * width)))  # chunks of <= 4 MiB
         self.X = self.h5.create_dataset("X", shape=(len(structures), width), dtype="f4", chunks=(rows, width))
         self.h5.attrs["record"] = json.dumps(dset.record())
-        self.h5.attrs["layout"] = "latentcsp.descriptors/1"
+        self.h5.attrs["layout"] = DESCRIPTORS_LAYOUT
+        self.h5.attrs["orbits"] = json.dumps(orbits.tolist())  # orbit of each canonical atom (atoms pooling)
 
     def write(self, lo: int, block: np.ndarray) -> None:
         self.X[lo:lo + len(block)] = block.astype(np.float32)

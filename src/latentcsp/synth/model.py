@@ -26,7 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ._kernels import exp6_energy_grad, min_contact_batch
-from .forcefield import exp6_maximum, pair_tables
+from .forcefield import atom_types, exp6_maximum, pair_tables
 from .lattice import cell_and_derivatives, cells, expand_lattice, lattice_parameters
 from .molecule import DENSITY_FACTOR, Molecule
 from .spacegroup import SpaceGroup, get_spacegroup
@@ -65,7 +65,8 @@ class CrystalModel:
             raise ValueError("need 0 < switch_width < cutoff")
         self.cutoff = float(cutoff)
         self.r_on = float(cutoff - switch_width)
-        self.types, self.A, self.B, self.C, self.type_names = pair_tables(molecule.symbols)
+        self.atom_types = atom_types(molecule.symbols, molecule.ref)
+        self.types, self.A, self.B, self.C, self.type_names = pair_tables(self.atom_types)
         t = len(self.type_names)
         self.rmin2 = np.array([[exp6_maximum(self.A[i, j], self.B[i, j], self.C[i, j]) ** 2 for j in range(t)]
                                for i in range(t)])

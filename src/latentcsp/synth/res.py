@@ -25,7 +25,7 @@ def res_text(model: CrystalModel, theta, ident: str, energy: float) -> str:
     s = model.build(theta)
     p6 = s["p6"]
     sg = model.sg
-    sfac = model.type_names
+    sfac = sorted(set(model.molecule.symbols))
     lines = [
         f"TITL {ident} {energy:.4f} {sg.symbol}",
         "CELL 1.0 {:.6f} {:.6f} {:.6f} {:.5f} {:.5f} {:.5f}".format(*p6[:3], *np.degrees(p6[3:])),
