@@ -21,7 +21,7 @@ from latentcsp.io import RawStructure
 from latentcsp.store import read_matrix, read_structures, write_structures
 from latentcsp.structure import Options, Reference, analyse
 from latentcsp.synth import CrystalModel, SamplingOptions, read_xyz
-from latentcsp.synth.generate import _sample_trials
+from latentcsp.synth.sampling import sample_trials
 
 INTER = DescriptorSet("inter", "ani2x", "intermolecular", "atoms")
 ANTI = Path(__file__).resolve().parents[1] / "config" / "molecules" / "anti-BDT.xyz"
@@ -90,7 +90,7 @@ def _store(tmp_path, crystals, name="s.h5"):
 
 def _bdt_raw(k, sg="P21/c", seed=0):
     model = CrystalModel(read_xyz(ANTI), sg)
-    theta = _sample_trials(model, 1, seed, SamplingOptions())[0][0]
+    theta = sample_trials(model, 1, seed, SamplingOptions())[0][0]
     s = model.build(theta)
     return RawStructure(f"bdt{k}", "t", s["cell"], s["x"], np.tile(model.molecule.numbers, model.sg.z), 0.0)
 

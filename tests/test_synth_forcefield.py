@@ -13,7 +13,7 @@ from crystals import substituted_benzene
 
 from latentcsp.synth import CrystalModel, SamplingOptions, generate
 from latentcsp.synth.forcefield import PARAMETERS, atom_types, pair_tables
-from latentcsp.synth.generate import _sample_trials
+from latentcsp.synth.sampling import sample_trials
 from latentcsp.synth.molecule import Molecule, principal_frame
 
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
@@ -77,7 +77,7 @@ def test_atom_types_follow_the_bond_graph(benzene):
 def test_lattice_energy_with_n_o_f_cl_matches_a_slow_reference(benzene, sg):
     mol, types = benzene
     model = CrystalModel(mol, sg, cutoff=9.0, switch_width=1.5)
-    theta = _sample_trials(model, 1, 4, SamplingOptions())[0][0]
+    theta = sample_trials(model, 1, 4, SamplingOptions())[0][0]
     s = model.build(theta)
     nimg = int(np.max(model._nmax(s["cell"], model.cutoff + 2 * model.rmol))) + 1
     e = model.energy(theta)
@@ -89,7 +89,7 @@ def test_lattice_energy_with_n_o_f_cl_matches_a_slow_reference(benzene, sg):
 def test_gradient_with_n_and_o_matches_finite_differences(benzene, sg):
     mol, _ = benzene
     model = CrystalModel(mol, sg)
-    theta = _sample_trials(model, 1, 5, SamplingOptions())[0][0]
+    theta = sample_trials(model, 1, 5, SamplingOptions())[0][0]
     theta[: model.n_lat] *= [0.97 if n in ("a", "b", "c") else 1.0 for n in model.lattice_names]  # closer contacts
     e, g = model.energy_and_gradient(theta)
     assert np.isfinite(e)
