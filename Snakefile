@@ -20,6 +20,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/synth.smk"
 include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/calibration.smk"
 include: "workflow/rules/latent.smk"
 
 

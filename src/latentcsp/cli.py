@@ -100,6 +100,16 @@ def cmd_analyse(args) -> None:
     print(line, file=sys.stderr)
 
 
+def cmd_calibrate(args) -> None:
+    from .analysis.group import AnalysisConfig
+    from .calibration.stage import CalibrationConfig, run
+    from .descriptors.stage import DescriptorSet
+
+    line = run(args.structures, args.analyses, DescriptorSet(args.set_name, **args.set),
+               AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
+    print(line, file=sys.stderr)
+
+
 def cmd_summary(args) -> None:
     from .report.summary import build
 
@@ -188,6 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", type=_json, default={}, help="the analysis config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser("calibrate", help="calibrated dimensions of a landscape's analysed groups (one descriptor set)",
+                       description="References of known dimension made by the generator with the landscape's "
+                                   "molecule, in each analysed space group, at each group's size, through the "
+                                   "same descriptors and estimators; their curves turn raw estimates into "
+                                   "calibrated dimensions (dimensions.csv).")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--analyses", required=True, nargs="+", type=Path,
+                   help="the analysis folders of the groups (each with pca.json and id.json)")
+    p.add_argument("--set-name", required=True, help="descriptor set name")
+    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--analysis", type=_json, default={}, help="the analysis config section, JSON")
+    p.add_argument("--calibration", type=_json, default={}, help="the calibration config section, JSON")
+    p.add_argument("--outdir", required=True, type=Path)
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("summary", help="the seed's tables and figures from every analysed group")
     p.add_argument("--results", required=True, type=Path, help="the results folder")

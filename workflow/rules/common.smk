@@ -84,6 +84,16 @@ def descriptor_files(wildcards):
     )
 
 
+def analyses_of(landscape, dset):
+    """pca.json of every analysed group of one landscape and descriptor set."""
+    return [f"results/{landscape}/analysis/{dset}/{window}/{group}/pca.json" for window, group in analysed_groups(landscape)]
+
+
+def all_calibrations(wildcards):
+    """dimensions.csv of every landscape and descriptor set."""
+    return [f"results/{landscape}/calibration/{dset}/dimensions.csv" for landscape in LANDSCAPES for dset in DESCRIPTOR_SETS]
+
+
 def all_analyses(wildcards):
     """pca.json of every analysed group of every landscape and descriptor set."""
     return [

@@ -151,6 +151,19 @@ def reference_numbers(structures: StructureSet) -> np.ndarray:
     return out
 
 
+def describe(structures: StructureSet, dset: DescriptorSet) -> np.ndarray:
+    """Pooled descriptor vectors (N, D) float32 of every structure, in memory: what
+    :func:`compute_group` writes, without cache, MPI or file (for generated references)."""
+    params = dset.params
+    mol_numbers = reference_numbers(structures)
+    params.species_index(mol_numbers)
+    members = orbit_members(reference_orbits(structures))
+    scratch: dict = {}
+    rows = [pool(molecule_rows(structures, s, params, dset.neighbours, members, scratch), mol_numbers, dset.pooling,
+                 params) for s in range(len(structures))]
+    return np.asarray(rows, dtype=np.float32)
+
+
 def balance(costs: np.ndarray, n_ranks: int) -> list[np.ndarray]:
     """Split item indices into ``n_ranks`` lists of near-equal total cost (greedy, largest first)."""
     loads = np.zeros(n_ranks)

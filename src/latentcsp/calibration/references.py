@@ -1,0 +1,123 @@
+"""Reference landscapes of known dimension for one analysed group.
+
+The reference molecule is the landscape's own: the molecule of its lowest-energy
+structure as ingested, atoms in the canonical order (so its descriptors line up with
+the landscape's), held rigid. In the group's space group (Z' = 1, general position) the
+generator (:mod:`latentcsp.synth`) builds a dense packing, the *base*, and a ladder of
+ensembles (:class:`latentcsp.synth.ensembles.Ensemble`) that vary d of the DoF for
+d = 1 .. DoF: for each d, ``patterns`` random subsets of the DoF, each sampled over the
+full range and locally around the base at several amplitudes (one isotropic, one
+smaller, one with a different amplitude per kind of DoF), since real landscapes are
+neither uniform nor local. Every ensemble has the group's size, so the estimators see
+what they see on the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..store import StructureSet
+from ..synth.ensembles import LOCAL_STEP, Ensemble
+from ..synth.model import CrystalModel
+from ..synth.molecule import Molecule, principal_frame
+from ..synth.sampling import SamplingOptions, sample_trials
+
+KINDS = tuple(LOCAL_STEP)
+
+
+@dataclass(frozen=True)
+class LadderDesign:
+    """How many reference ensembles, and which (the ``calibration:`` config section).
+
+    ``patterns``: random DoF subsets per dimension d. ``schemes``: for each subset,
+    ``full`` (the generator's quasi-random ranges), ``local`` (base +- one step of every
+    DoF, :data:`~latentcsp.synth.ensembles.LOCAL_STEP`), ``local-small`` (0.3 steps) and
+    ``local-anisotropic`` (per kind of DoF, an amplitude log-uniform in 0.2-3 steps).
+    ``seed`` fixes every random choice.
+    """
+
+    patterns: int = 2
+    schemes: tuple[str, ...] = ("full", "local", "local-small", "local-anisotropic")
+    seed: int = 0
+
+    def ensembles(self, names: list[str]) -> list[Ensemble]:
+        """The ladder for a group whose DoF are ``names``: d = 1 .. len(names)."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, len(names)]))
+        out = []
+        for d in range(1, len(names) + 1):
+            seen: set[tuple[str, ...]] = set()
+            for _ in range(self.patterns):
+                free = tuple(sorted(rng.choice(names, d, replace=False), key=names.index))
+                if free in seen:  # d = n_dof has one subset only
+                    continue
+                seen.add(free)
+                out += [self._ensemble(free, scheme, rng) for scheme in self.schemes]
+        return out
+
+    @staticmethod
+    def _ensemble(free: tuple[str, ...], scheme: str, rng) -> Ensemble:
+        if scheme == "full":
+            return Ensemble(free, "full")
+        if scheme == "local":
+            return Ensemble(free, "local", 1.0)
+        if scheme == "local-small":
+            return Ensemble(free, "local", 0.3)
+        if scheme == "local-anisotropic":
+            amp = np.exp(rng.uniform(np.log(0.2), np.log(3.0), len(KINDS))).round(3)
+            return Ensemble(free, "local", dict(zip(KINDS, amp.tolist())))
+        raise ValueError(f"unknown calibration scheme {scheme!r}")
+
+
+def reference_molecule(structures: StructureSet, name: str = "reference") -> Molecule:
+    """The rigid molecule of the first structure (the store keeps the lowest energy first):
+    its first symmetry-independent molecule, atoms in canonical order."""
+    part = structures.atoms_of(0)
+    canonical, mol_id = structures.canonical[part], structures.mol_id[part]
+    first = mol_id == mol_id[np.flatnonzero(canonical >= 0)[0]]
+    atoms = np.flatnonzero(first & (canonical >= 0))
+    atoms = atoms[np.argsort(canonical[atoms])]
+    from ase.data import chemical_symbols
+
+    symbols = [chemical_symbols[z] for z in structures.numbers[part][atoms]]
+    return Molecule(name, symbols, principal_frame(structures.positions[part][atoms]))
+
+
+def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
+    """A dense packing of the group: the lowest-energy minimum of the densest ``n_trials``
+    quasi-random trials' best quarter (the generator's force field), or the densest trial
+    when no minimisation converges."""
+    from ..synth.minimise import minimise
+
+    trials, _ = sample_trials(model, n_trials, seed)
+    if not len(trials):
+        raise ValueError(f"no clash-free trial structure of {model.molecule.name} in {model.sg.symbol}")
+    density = np.array([model.density(t) for t in trials])
+    dense = trials[np.argsort(-density)[: max(1, n_trials // 4)]]
+    best, energy = dense[0], np.inf
+    for theta in dense:
+        result = minimise(model, theta)
+        if result.converged and result.min_contact >= SamplingOptions().clash and result.energy < energy:
+            best, energy = result.theta, result.energy
+    return best
+
+
+def as_structures(model: CrystalModel, thetas: np.ndarray, orbits: np.ndarray, prefix: str = "ref") -> StructureSet:
+    """Crystals (in memory) of DoF vectors (B, n_dof), laid out as the store lays out an
+    ingested landscape: molecule 0 is the symmetry-independent one, its atoms in the
+    reference molecule's (canonical) order with the landscape's automorphism ``orbits``
+    (n0,) (:func:`latentcsp.descriptors.stage.reference_orbits`)."""
+    batch = model.build_batch(thetas)
+    b, n_atoms = len(thetas), model.n0 * model.sg.z
+    canonical = np.full(n_atoms, -1, dtype=np.int64)
+    canonical[: model.n0] = np.arange(model.n0)
+    orbit = np.full(n_atoms, -1, dtype=np.int64)
+    orbit[: model.n0] = orbits
+    ids = np.array([f"{prefix}{k:05d}" for k in range(b)])
+    return StructureSet(
+        ids=ids, hashes=ids.copy(), cell=batch["cell"], atom_offsets=np.arange(b + 1) * n_atoms,
+        numbers=np.tile(model.molecule.numbers, model.sg.z * b), positions=batch["x"].reshape(-1, 3),
+        mol_id=np.tile(np.repeat(np.arange(model.sg.z), model.n0), b), canonical=np.tile(canonical, b),
+        orbit=np.tile(orbit, b),
+    )

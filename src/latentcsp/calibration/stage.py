@@ -1,0 +1,207 @@
+"""``latentcsp calibrate``: calibrated dimensions of every analysed group of one landscape
+and descriptor set.
+
+For each analysed space-group group, references of known dimension are generated with
+the landscape's own rigid molecule in that space group (:mod:`.references`), described
+with the same descriptor set, and put through the same deduplication, scaling and
+estimators as the analysis, at the group's size (each window's). Their raw estimates
+give the calibration curves (:mod:`.curves`) that turn the group's raw estimates into
+calibrated dimensions. Writes into ``outdir``:
+
+* ``references.csv``: per window, group and reference ensemble: d, pattern, scheme,
+  n and every raw estimate;
+* ``curves.csv``: per window, group, estimator and d: the curve's mean, spread, count;
+* ``held_out.csv``: the leave-one-pattern-out errors (calibrated - true d);
+* ``dimensions.csv``: per window and group: n, DoF, the raw estimates, a calibrated
+  value, interval and resolution per estimator and combined, torsions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.dedup import dedup
+from ..analysis.group import AnalysisConfig
+from ..analysis.intrinsic import estimate
+from ..descriptors.stage import DescriptorSet, describe, reference_orbits
+from ..store import StructureSet, read_structures, write_csv
+from ..synth.ensembles import sample
+from ..synth.model import CrystalModel
+from . import curves
+from .references import LadderDesign, as_structures, base_packing, reference_molecule
+
+COMBINED = "combined"
+
+
+@dataclass
+class CalibrationConfig:
+    """The ``calibration:`` config section (documented in config/README.md)."""
+
+    patterns: int = 2
+    schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
+    coverage: float = 0.9
+    max_width: float = 3.0
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "CalibrationConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k in known})
+
+    def design(self) -> LadderDesign:
+        return LadderDesign(self.patterns, tuple(self.schemes), self.seed)
+
+
+@dataclass
+class Group:
+    """One analysed (window, group) of the landscape: what the calibration needs of it."""
+
+    window: str
+    group: str
+    n: int
+    dof: dict
+    estimates: dict = field(default_factory=dict)
+    intervals: dict = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, folder: Path) -> "Group":
+        pca = json.loads((folder / "pca.json").read_text())
+        ids = json.loads((folder / "id.json").read_text())
+        est, ival = {}, {}
+        for name, e in ids.get("estimators", {}).items():
+            est[name] = e.get("dimension")
+            std = (e.get("boot") or {}).get("std")
+            if e.get("dimension") is not None and std is not None:
+                ival[name] = (max(e["dimension"] - 1.96 * std, 0.0), e["dimension"] + 1.96 * std)
+        return cls(folder.parent.name, folder.name, int(pca["dedup"]["n_kept"]), pca["dof"], est, ival)
+
+    def spacegroup(self) -> tuple[int | None, str | None]:
+        """The space-group number the references are made in, or None and why not."""
+        variants = self.dof.get("variants") or []
+        if "spacegroup" not in self.dof:
+            numbers = sorted({v["spacegroup"] for v in variants})
+            return None, f"combines {len(numbers)} space groups; references have one"
+        if self.dof.get("zprime") != 1.0 or any(m["site_symmetry"] != "1" for m in self.dof.get("molecules", [])):
+            return None, f"references are Z'=1 in a general position; here {self.dof.get('assumption')}"
+        return int(self.dof["spacegroup"]), None
+
+
+def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) -> dict:
+    """Raw estimates of a random subset of ``n`` rows of a reference matrix, through the
+    analysis's deduplication, scaling and estimators (point estimates, no resampling)."""
+    rows = np.sort(np.random.default_rng(seed).choice(len(X), min(n, len(X)), replace=False))
+    Xn = X[rows]
+    kept = dedup(Xn, acfg.dedup_tol, distance="rms").kept
+    result = estimate(Xn[kept], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
+                      seed=seed, standardize=acfg.standardize, pointwise=False)
+    return {name: e["dimension"] for name, e in result["estimators"].items()}
+
+
+def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Group], dset: DescriptorSet,
+                         acfg: AnalysisConfig, ccfg: CalibrationConfig, log=print) -> pd.DataFrame:
+    """Reference rows (window, group, d, pattern, scheme, label, n, estimates...) for every
+    window of one space group: one ladder at the largest window's size, subsampled for the others."""
+    model = CrystalModel(reference_molecule(structures), number)
+    orbits = reference_orbits(structures)
+    base = base_packing(model, ccfg.seed)
+    n_max = max(g.n for g in groups)
+    rows = []
+    ladder = ccfg.design().ensembles(list(model.names))
+    start = time.perf_counter()
+    for k, ens in enumerate(ladder):
+        thetas, _ = sample(model, ens, base, n_max, seed=ccfg.seed + k)
+        if len(thetas) < n_max:
+            log(f"  {ens.label()}: only {len(thetas)} of {n_max} clash-free crystals; left out")
+            continue
+        X = describe(as_structures(model, thetas, orbits), dset)
+        for g in groups:
+            raw = reference_estimates(X, g.n, acfg, ccfg.seed + k)
+            rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
+                         "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
+                         "label": ens.label(), "n": g.n, **raw})
+        log(f"  {model.sg.symbol}: {k + 1}/{len(ladder)} reference ensembles ({time.perf_counter() - start:.0f} s)")
+    return pd.DataFrame(rows)
+
+
+def summarise(group: Group, refs: pd.DataFrame, estimators: list[str], ccfg: CalibrationConfig,
+              torsions: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """(dimensions.csv row, curve rows, held-out error rows) of one (window, group)."""
+    row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
+           "torsions": torsions, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
+    fitted = curves.fit_curves(refs, estimators)
+    errors = curves.held_out_errors(refs, estimators)
+    for name in [COMBINED, *estimators]:
+        result = curves.calibrate(fitted, errors, group.estimates, group.intervals, name, ccfg.coverage,
+                                  ccfg.max_width)
+        prefix = "" if name == COMBINED else f"{name}_"
+        row.update({f"{prefix}{k}": v for k, v in result.to_dict().items()})
+    curve_rows = pd.DataFrame([{"window": group.window, "group": group.group, "estimator": c.name, "d": d,
+                                "mean": m, "spread": s, "count": n}
+                               for c in fitted for d, m, s, n in zip(c.d, c.mean, c.spread, c.count)])
+    errors.insert(0, "group", group.group)
+    errors.insert(0, "window", group.window)
+    return row, curve_rows, errors
+
+
+def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: int) -> dict:
+    row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
+           "torsions": torsions, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
+    for name in [COMBINED, *estimators]:
+        prefix = "" if name == COMBINED else f"{name}_"
+        row.update({f"{prefix}{k}": v for k, v in curves.Calibrated(None, None, None, False, reason).to_dict().items()})
+    return row
+
+
+def run(structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: AnalysisConfig,
+        ccfg: CalibrationConfig, outdir, log=None) -> str:
+    """The calibration stage of one landscape and descriptor set; returns a one-line summary."""
+    from ..structure import rotatable_bonds
+    from ..structure_kernels import molecule_bonds
+    from ase.data import covalent_radii
+
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    structures = read_structures(structures_h5)
+    mol = reference_molecule(structures)
+    bonds = molecule_bonds(np.ascontiguousarray(mol.ref), covalent_radii[mol.numbers], 0.4)
+    torsions = len(rotatable_bonds(mol.numbers, mol.ref, bonds))
+    groups = [Group.read(Path(a)) for a in analyses]
+    estimators = list(acfg.estimators)
+    by_sg: dict[int, list[Group]] = {}
+    rows, unresolved = [], []
+    for g in groups:
+        number, why = g.spacegroup()
+        too_small = g.n < acfg.min_size
+        if number is None or too_small:
+            reason = why or f"n={g.n} below the estimators' minimum {acfg.min_size}"
+            unresolved.append(unresolved_row(g, estimators, reason, torsions))
+        else:
+            by_sg.setdefault(number, []).append(g)
+    refs = []
+    for number, members in sorted(by_sg.items()):
+        log(f"calibrate {dset.name}: space group {number}, windows {[g.window for g in members]}, "
+            f"n up to {max(g.n for g in members)}")
+        refs.append(calibrate_spacegroup(structures, number, members, dset, acfg, ccfg, log))
+    refs = pd.concat(refs, ignore_index=True) if refs else pd.DataFrame()
+    curve_tables, error_tables = [], []
+    for members in by_sg.values():
+        for g in members:
+            mine = refs[(refs.window == g.window) & (refs.group == g.group)]
+            row, c, e = summarise(g, mine, estimators, ccfg, torsions)
+            rows.append(row)
+            curve_tables.append(c)
+            error_tables.append(e)
+    outdir = Path(outdir)
+    table = pd.DataFrame(rows + unresolved)
+    write_csv(table, outdir / "dimensions.csv")
+    write_csv(refs, outdir / "references.csv")
+    write_csv(pd.concat(curve_tables, ignore_index=True) if curve_tables else pd.DataFrame(), outdir / "curves.csv")
+    write_csv(pd.concat(error_tables, ignore_index=True) if error_tables else pd.DataFrame(), outdir / "held_out.csv")
+    n_resolved = int(table.resolved.fillna(False).astype(bool).sum()) if len(table) else 0
+    return f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, {len(refs)} reference estimates"
