@@ -31,11 +31,14 @@ def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int
     """Seed Figure 4: eigenvalues of every group on one plot (left) and cumulative variance (right).
 
     spectra: group name -> pca.json content.  max_components defaults to a
-    little past the largest 80 % count, at least 30.
+    little past the largest 80 % count and the largest elbow, at least 30; an
+    elbow beyond the plotted range (an explicit ``max_components``) is named in
+    the legend but not marked.
     """
     if max_components is None:
         n80 = [p["n_components"].get("0.8") or 0 for p in spectra.values()]
-        max_components = max(30, int(1.15 * max(n80, default=0)) + 2)
+        elbows = [p["elbow"] or 0 for p in spectra.values()]
+        max_components = max(30, int(1.15 * max(n80, default=0)) + 2, max(elbows, default=0) + 2)
     fig, (ax, cum) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = plt.cm.tab20(np.linspace(0, 1, max(len(spectra), 2)))
     for colour, (group, pca) in zip(colours, spectra.items()):
@@ -47,7 +50,7 @@ def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int
         label = f"{group} (n={pca['n_samples']}, n80={pca['n_components'].get('0.8')}, elbow={pca['elbow']})"
         ax.semilogy(k, np.maximum(ev, 1e-12), marker=".", ms=3, label=label, **style)
         cum.plot(k, np.asarray(pca["cumulative"])[:max_components], **style)
-        if pca["elbow"]:
+        if pca["elbow"] and pca["elbow"] <= len(ev):
             ax.plot(pca["elbow"], ev[pca["elbow"] - 1], "o", mfc="none", ms=8, color=style["color"])
     cum.axhline(0.8, color="grey", ls="--", lw=1)
     cum.text(1, 0.81, "80 %", color="grey", fontsize=8)
