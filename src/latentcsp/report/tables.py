@@ -4,7 +4,9 @@
 * Table 2: true degrees of freedom of a rigid molecule per space group.
 * Table 3: components for 80 % of the variance per group and window, beside
   the DoF, the elbow and every intrinsic-dimension estimate; one block per
-  descriptor set.
+  descriptor set, each followed by the linear measures that say what the
+  counts measure: n, the rank of the centred data, the counts at the fixed
+  subsample size, the noise-null count and the sample-size flag.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
                "elbow": pca["elbow"]}
         for key, value in pca["n_components"].items():
             row[f"n{round(float(key) * 100):d}"] = value
+        row.update(_linear_measures(pca))
         latent = path.parents[4] / "latent" / m["dset"] / m["window"] / m["group"] / "metrics.json"
         if latent.exists():
             metrics = json.loads(latent.read_text())
@@ -62,6 +65,27 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
     table["_w"] = table.window.astype(float)
     table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
     return table.reset_index(drop=True)
+
+
+def _linear_measures(pca: dict) -> dict:
+    """Table 3's columns from the newer pca.json keys (None where an older file lacks them).
+
+    ``n_pca``: structures in the PCA (after deduplication); per threshold
+    ``n80_limited`` (n80 >= (n_pca - 1) / 2), ``n80_fixed`` and ``n80_fixed_sd``
+    (mean and standard deviation at the fixed size); ``elbow_fixed``,
+    ``elbow_fixed_sd``, ``fixed_size`` (m) and ``noise_null`` (components above
+    the parallel-analysis null).
+    """
+    fixed = pca.get("fixed_size") or {}
+    elbow_m = fixed.get("elbow") or {}
+    row = {"n_pca": pca["n_samples"], "fixed_size": fixed.get("size"),
+           "elbow_fixed": elbow_m.get("mean"), "elbow_fixed_sd": elbow_m.get("std"),
+           "noise_null": (pca.get("noise_null") or {}).get("n_components")}
+    for key, flag in (pca.get("sample_limited") or {}).items():
+        name = f"n{round(float(key) * 100):d}"
+        at_m = (fixed.get("n_components") or {}).get(key) or {}
+        row.update({f"{name}_limited": flag, f"{name}_fixed": at_m.get("mean"), f"{name}_fixed_sd": at_m.get("std")})
+    return row
 
 
 def table1(manifests: dict[str, pd.DataFrame], groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -95,28 +119,74 @@ def table2(numbers: list[int]) -> pd.DataFrame:
 
 
 def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
-    """Markdown blocks, one per descriptor set: groups down, landscape x window across."""
+    """Markdown blocks, one per descriptor set: groups down, landscape x window across,
+    then the set's linear measures, one row per group and window."""
     out = []
     for dset, sub in table.groupby("dset", sort=False):
-        pivot = sub.pivot_table(index="group", columns=["landscape", "window"], values=threshold, aggfunc="first")
-        elbow = sub.pivot_table(index="group", columns=["landscape", "window"], values="elbow", aggfunc="first")
-        elbow = elbow.reindex(index=pivot.index, columns=pivot.columns)
-        cells = pd.DataFrame([[_count_cell(a, b) for a, b in zip(rn, re)] for rn, re in zip(pivot.values, elbow.values)],
+        flag = f"{threshold}_limited"
+        sub = sub.assign(**{flag: sub[flag] if flag in sub else False})
+        index, columns = "group", ["landscape", "window"]
+        pivot = sub.pivot_table(index=index, columns=columns, values=threshold, aggfunc="first")
+        elbow, limited = (sub.pivot_table(index=index, columns=columns, values=v, aggfunc="first")
+                          .reindex(index=pivot.index, columns=pivot.columns) for v in ("elbow", flag))
+        cells = pd.DataFrame([[_count_cell(a, b, c) for a, b, c in zip(rn, re, rl)]
+                              for rn, re, rl in zip(pivot.values, elbow.values, limited.values)],
                              index=pivot.index, columns=pivot.columns)
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
         cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
         cells = cells.loc[sorted(cells.index, key=_group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
-                   + cells.reset_index().to_markdown(index=False))
+                   + cells.reset_index().to_markdown(index=False)
+                   + f"\n\n† {threshold} >= (n - 1) / 2: the count is set by the number of structures, "
+                   "not by the landscape.\n\n" + _linear_markdown(sub, threshold))
     return "\n\n".join(out)
 
 
-def _count_cell(n80, elbow) -> str:
-    """'33 (9)' for n80 = 33 and elbow 9; '—' where the group was not analysed."""
+def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
+    """The linear measures of one descriptor set, one row per landscape, window and group."""
+    sizes = sorted({int(m) for m in sub.get("fixed_size", pd.Series(dtype=float)).dropna()})
+    at = f"m = {sizes[0]}" if len(sizes) == 1 else "m"
+    rows = []
+    for _, r in sub.iterrows():
+        rows.append({
+            "landscape": r.landscape, "window": r.window, "group": r.group, "DoF": _int_cell(r.dof),
+            "n": _int_cell(r.get("n_pca")), "rank": _int_cell(r["rank"]),
+            threshold: _flagged(r[threshold], r.get(f"{threshold}_limited")),
+            f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd")),
+            "elbow": _int_cell(r.elbow),
+            f"elbow at {at}": _mean_sd_cell(r.get("elbow_fixed"), r.get("elbow_fixed_sd")),
+            "above noise": _int_cell(r.get("noise_null")),
+        })
+    return (f"Linear measures: n structures after deduplication, the rank of the centred data (at most n - 1), "
+            f"{threshold} and the elbow on random subsets of {at} structures (mean ± sd; — for smaller groups), "
+            "and the components above the noise null (parallel analysis: eigenvalues above the 95th percentile "
+            "of column-permuted data).\n\n" + pd.DataFrame(rows).to_markdown(index=False))
+
+
+def _count_cell(n80, elbow, limited=False) -> str:
+    """'33 (9)' for n80 = 33 and elbow 9, '33† (9)' when n80 >= (n - 1) / 2; '—' where not analysed."""
     if pd.isna(n80):
         return "—"
-    return f"{int(n80)} ({'—' if pd.isna(elbow) else int(elbow)})"
+    return f"{_flagged(n80, limited)} ({_int_cell(elbow)})"
+
+
+def _flagged(count, limited) -> str:
+    """'33', or '33†' when the count is sample-limited; '—' when missing."""
+    if count is None or pd.isna(count):
+        return "—"
+    return f"{int(count)}{'†' if limited is not None and not pd.isna(limited) and bool(limited) else ''}"
+
+
+def _int_cell(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{int(value)}"
+
+
+def _mean_sd_cell(mean, sd) -> str:
+    """'13.2 ± 0.8', or '—'."""
+    if mean is None or pd.isna(mean):
+        return "—"
+    return f"{mean:.1f} ± {0.0 if sd is None or pd.isna(sd) else sd:.1f}"
 
 
 def _estimate_cell(value, lo, hi) -> str:
