@@ -9,7 +9,7 @@ import pytest
 
 from latentcsp.analysis.group import AnalysisConfig, degrees_of_freedom, run
 from latentcsp.report.summary import build
-from latentcsp.report.tables import table3_markdown
+from latentcsp.report.tables import collect, estimates_markdown, table3_markdown
 
 
 def _write_descriptors(path, ids, X):
@@ -117,3 +117,33 @@ def test_table3_marks_sample_limited_counts():
     assert linear["P21_c"]["n"] == "120" and linear["P21_c"]["rank"] == "119"
     assert linear["P21_c"]["n80 at m = 30"] == "13.2 ± 0.7" and linear["P21_c"]["above noise"] == "4"
     assert linear["P-1"]["n80"] == "14†" and linear["P-1"]["n80 at m = 30"] == "—"
+
+
+def test_summary_never_prints_an_unresolved_autoencoder_dimension(tmp_path):
+    root = _landscape(tmp_path)
+    cfg = AnalysisConfig(n_boot=0, estimators=("TwoNN",), min_size=20, null_permutations=0, fixed_size=None)
+    pcas = []
+    unresolved = {"resolved": False, "r2": 0.065, "reason": "held-out R² = 0.065 < 0.5 at the best width 9"}
+    resolved = {"resolved": True, "r2": 0.91, "reason": None}
+    metrics = {  # as run_group writes them; and an older file without the resolution keys
+        "P21_c": {"status": "ok", "effective_dimension": None, "knee_width": 9, "resolution": unresolved,
+                  "effective_dimension_pca": 7, "knee_width_pca": 7, "resolution_pca": resolved},
+        "all": {"status": "ok", "effective_dimension": 9, "effective_dimension_pca": 7},
+    }
+    for group in ("P21_c", "all"):
+        out = root / "analysis" / "set" / "10" / group
+        run([root / "descriptors" / "set" / "P21_c.h5"], root / "groups.csv", root / "manifest.csv",
+            "10", group, out, cfg)
+        pcas.append(str(out / "pca.json"))
+        latent = root / "latent" / "set" / "10" / group / "metrics.json"
+        latent.parent.mkdir(parents=True)
+        latent.write_text(json.dumps(metrics[group]))
+    table = collect(pcas).set_index("group")
+    assert pd.isna(table.loc["P21_c", "AE"]) and table.loc["P21_c", "AE_r2"] == 0.065
+    assert table.loc["P21_c", "PCA_knee"] == 7 and table.loc["P21_c", "AE_status"] == "unresolved (R² = 0.065)"
+    assert pd.isna(table.loc["all", "AE"]) and table.loc["all", "AE_status"] == "not checked"
+    md = estimates_markdown(table.reset_index(), ["TwoNN"])
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
+    cells = {r[2]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert cells["P21_c"]["AE"] == "unresolved (R² = 0.065)" and cells["P21_c"]["PCA_knee"] == "7"
+    assert cells["all"]["AE"] == "not checked" and cells["all"]["PCA_knee"] == "not checked"

@@ -112,15 +112,25 @@ def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
     return fig
 
 
-def reconstruction_sweep(sweep: pd.DataFrame, dof, effective: int | None, effective_pca: int | None, title: str):
-    """Held-out reconstruction error against bottleneck width, autoencoder and PCA, DoF marked."""
+def reconstruction_sweep(sweep: pd.DataFrame, dof, effective: int | None, effective_pca: int | None, title: str,
+                         resolution: dict | None = None, resolution_pca: dict | None = None):
+    """Held-out reconstruction error against bottleneck width, autoencoder and PCA, DoF marked.
+
+    A knee is drawn only where given (resolved); ``resolution`` and
+    ``resolution_pca`` (:func:`latentcsp.latent.sweep.resolution`) label each
+    curve with its held-out R² and whether it resolves a dimension.
+    """
+    from ..latent.sweep import describe_resolution
+
     fig, ax = plt.subplots(figsize=(5.5, 4))
     if sweep.empty:
         ax.text(0.5, 0.5, title + "\nlatent analysis skipped (group too small)", ha="center", transform=ax.transAxes)
         return fig
     g = sweep.groupby("width")
-    for col, label, colour in (("ae_mse", "autoencoder", "C0"), ("pca_mse", "PCA", "C1")):
+    for col, label, colour, res in (("ae_mse", "autoencoder", "C0", resolution),
+                                    ("pca_mse", "PCA", "C1", resolution_pca)):
         mean, sem = g[col].mean(), g[col].std(ddof=1).fillna(0) / np.sqrt(g.size())
+        label = label if res is None else f"{label}: {describe_resolution(res)}"
         ax.errorbar(mean.index, mean, yerr=sem, marker="o", ms=4, capsize=2, label=label, color=colour)
     ax.axhline(g["null_mse"].mean().mean(), color="grey", ls=":", lw=1, label="mean predictor")
     if dof:

@@ -51,9 +51,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
         row.update(_linear_measures(pca))
         latent = path.parents[4] / "latent" / m["dset"] / m["window"] / m["group"] / "metrics.json"
         if latent.exists():
-            metrics = json.loads(latent.read_text())
-            row["AE"] = metrics.get("effective_dimension")
-            row["PCA_knee"] = metrics.get("effective_dimension_pca")
+            row.update(_latent_columns(json.loads(latent.read_text())))
         for name, est in ids.get("estimators", {}).items():
             row[name] = est.get("dimension")
             row[f"{name}_lo"], row[f"{name}_hi"] = est.get("ci_low"), est.get("ci_high")
@@ -66,6 +64,22 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
     table["_w"] = table.window.astype(float)
     table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
     return table.reset_index(drop=True)
+
+
+def _latent_columns(metrics: dict) -> dict:
+    """AE and PCA_knee (the effective dimensions, None unless the sweep resolves one), their
+    held-out R² (``AE_r2``, ``PCA_knee_r2``) and a status text (``AE_status``, ``PCA_knee_status``)."""
+    from ..latent.sweep import describe_resolution
+
+    row = {}
+    for col, suffix in (("AE", ""), ("PCA_knee", "_pca")):
+        res = metrics.get(f"resolution{suffix}")
+        resolved = bool(res and res["resolved"])
+        row[col] = metrics.get(f"effective_dimension{suffix}") if resolved else None
+        row[f"{col}_r2"] = res["r2"] if res else None
+        ok = metrics.get("status") == "ok"
+        row[f"{col}_status"] = describe_resolution(res) if ok else f"skipped: {metrics.get('reason')}"
+    return row
 
 
 def _linear_measures(pca: dict) -> dict:
@@ -190,6 +204,14 @@ def _mean_sd_cell(mean, sd) -> str:
     return f"{mean:.1f} ± {0.0 if sd is None or pd.isna(sd) else sd:.1f}"
 
 
+def _latent_cell(value, status) -> str:
+    """The effective dimension where resolved, else the status ('unresolved (R² = 0.065)'); ''
+    where the group has no latent analysis."""
+    if value is not None and not pd.isna(value):
+        return f"{int(value)}"
+    return "" if status is None or pd.isna(status) else str(status)
+
+
 def _estimate_cell(value, lo, hi, bias=np.nan) -> str:
     """'10.1 [9.0, 11.3] -0.4' (estimate, resampling interval, bias), '10.1' without an
     interval, '' when not estimated."""
@@ -208,7 +230,8 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
         show = sub[cols].copy()
         for col in ("AE", "PCA_knee"):
             if col in show:
-                show[col] = show[col].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+                show[col] = [_latent_cell(v, status) for v, status in
+                             zip(sub[col], sub.get(f"{col}_status", pd.Series(None, index=sub.index)))]
         for name in estimators:
             if name in sub:
                 show[name] = [_estimate_cell(*v) for v in
