@@ -90,7 +90,7 @@ def test_summary_tables_match_the_json_and_figures_exist(tmp_path):
         assert row.noise_null == pca["noise_null"]["n_components"] == 3  # the rank-3 signal
         assert row.n80_fixed == pytest.approx(pca["fixed_size"]["n_components"]["0.8"]["mean"])
         assert row.elbow_fixed == pytest.approx(pca["fixed_size"]["elbow"]["mean"])
-        assert row.fixed_size == 30 and not row.n80_limited
+        assert row.fixed_size == 30 and not row.n80_limited and not row.n80_fixed_limited
     t1 = pd.read_csv(tmp_path / "summary" / "table1_counts.csv")
     assert t1.n_selected.tolist() == [60]
     t2 = pd.read_csv(tmp_path / "summary" / "table2_dof.csv")
@@ -106,7 +106,8 @@ def test_table3_marks_sample_limited_counts():
     table = pd.DataFrame({
         "landscape": "roy", "dset": "inter", "window": ["10", "10"], "group": ["P21_c", "P-1"],
         "dof": [10, 12], "n_pca": [120, 28], "rank": [119, 27], "n80": [28, 14], "elbow": [11, 5],
-        "n80_limited": [False, True], "fixed_size": 30, "n80_fixed": [13.2, None], "n80_fixed_sd": [0.7, None],
+        "n80_limited": [False, True], "fixed_size": 30, "n80_fixed": [15.2, None], "n80_fixed_sd": [0.7, None],
+        "n80_fixed_limited": [True, None],
         "elbow_fixed": [3.1, None], "elbow_fixed_sd": [0.3, None], "noise_null": [4, 1]})
     md = table3_markdown(table)
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
@@ -115,7 +116,7 @@ def test_table3_marks_sample_limited_counts():
     header = next(r for r in rows if r[0] == "landscape")
     linear = {r[2]: dict(zip(header, r)) for r in rows if r[0] == "roy"}
     assert linear["P21_c"]["n"] == "120" and linear["P21_c"]["rank"] == "119"
-    assert linear["P21_c"]["n80 at m = 30"] == "13.2 ± 0.7" and linear["P21_c"]["above noise"] == "4"
+    assert linear["P21_c"]["n80 at m = 30"] == "15.2† ± 0.7" and linear["P21_c"]["above noise"] == "4"
     assert linear["P-1"]["n80"] == "14†" and linear["P-1"]["n80 at m = 30"] == "—"
 
 

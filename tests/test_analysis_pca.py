@@ -220,6 +220,7 @@ def test_fixed_size_small_group_and_flag():
     X = _signal_plus_noise(20, 50, 2)
     f = fixed_size(X, 30)
     assert f["n_components"] == {"0.8": None} and f["elbow"] is None and "20 structures" in f["reason"]
+    assert f["sample_limited"] == {"0.8": None}
     # exactly m rows: every subset is the whole group
     g = fixed_size(X, 20, repeats=3, thresholds=(0.8, 0.9))
     s = spectrum(X, thresholds=(0.8, 0.9))
@@ -230,3 +231,6 @@ def test_fixed_size_small_group_and_flag():
     assert noise.n_for(0.8) >= 19 / 2 and noise.sample_limited() == {"0.8": True, "0.9": True}
     assert noise.to_dict()["sample_limited"] == {"0.8": True, "0.9": True}
     assert spectrum(_low_rank(200, 40, 3)).sample_limited() == {"0.8": False}
+    assert fixed_size(_low_rank(200, 40, 3), 30)["sample_limited"] == {"0.8": False}
+    at_m = fixed_size(np.random.default_rng(1).normal(size=(60, 200)), 30)
+    assert at_m["n_components"]["0.8"]["mean"] >= 14.5 and at_m["sample_limited"] == {"0.8": True}

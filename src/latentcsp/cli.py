@@ -138,13 +138,11 @@ def cmd_latent(args) -> None:
 
 
 def _resolved_value(results: dict, suffix: str) -> str:
-    """'7', or 'unresolved (R² = 0.065): <reason>'."""
-    from .latent.sweep import describe_resolution
-
+    """'7', or 'unresolved: <reason>'."""
     res = results.get(f"resolution{suffix}")
     if res and res["resolved"]:
         return str(results[f"effective_dimension{suffix}"])
-    return f"{describe_resolution(res)}: {res['reason']}" if res else "not checked"
+    return f"unresolved: {res['reason']}" if res else "not checked"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -350,8 +350,9 @@ def fixed_size(X, size: int, repeats: int = 20, *, standardize: bool = True,
     like a whole group (:func:`spectrum`: its own constant columns dropped,
     its own standardization). Groups of any n then compare at the same n.
     Returns ``{"size", "repeats", "seed", "reason", "n_components":
-    {threshold: {"mean", "std", "min", "max"}}, "elbow": {...}}``; the
-    summaries are None, with the reason, when X has fewer than ``size`` rows.
+    {threshold: {"mean", "std", "min", "max"}}, "elbow": {...},
+    "sample_limited": {threshold: mean >= (size - 1) / 2}}``; the summaries
+    are None, with the reason, when X has fewer than ``size`` rows.
     """
     X = _as_matrix(X)
     n = X.shape[0]
@@ -361,7 +362,7 @@ def fixed_size(X, size: int, repeats: int = 20, *, standardize: bool = True,
         raise ValueError("repeats must be >= 1")
     keys = [threshold_key(t) for t in thresholds]
     out = {"size": int(size), "repeats": int(repeats), "seed": int(seed), "reason": None,
-           "n_components": {k: None for k in keys}, "elbow": None}
+           "n_components": {k: None for k in keys}, "elbow": None, "sample_limited": {k: None for k in keys}}
     if n < size:
         out["reason"] = f"group has {n} structures, fewer than the fixed size {size}"
         return out
@@ -376,6 +377,8 @@ def fixed_size(X, size: int, repeats: int = 20, *, standardize: bool = True,
         elbows.append(s.elbow)
     out["n_components"] = {k: _spread(v) for k, v in counts.items()}
     out["elbow"] = _spread(elbows)
+    out["sample_limited"] = {k: None if v is None else bool(v["mean"] >= (size - 1) / 2)
+                             for k, v in out["n_components"].items()}
     return out
 
 

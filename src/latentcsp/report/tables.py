@@ -87,7 +87,8 @@ def _linear_measures(pca: dict) -> dict:
 
     ``n_pca``: structures in the PCA (after deduplication); per threshold
     ``n80_limited`` (n80 >= (n_pca - 1) / 2), ``n80_fixed`` and ``n80_fixed_sd``
-    (mean and standard deviation at the fixed size); ``elbow_fixed``,
+    (mean and standard deviation at the fixed size m), ``n80_fixed_limited``
+    (n80_fixed >= (m - 1) / 2); ``elbow_fixed``,
     ``elbow_fixed_sd``, ``fixed_size`` (m) and ``noise_null`` (components above
     the parallel-analysis null).
     """
@@ -99,7 +100,8 @@ def _linear_measures(pca: dict) -> dict:
     for key, flag in (pca.get("sample_limited") or {}).items():
         name = f"n{round(float(key) * 100):d}"
         at_m = (fixed.get("n_components") or {}).get(key) or {}
-        row.update({f"{name}_limited": flag, f"{name}_fixed": at_m.get("mean"), f"{name}_fixed_sd": at_m.get("std")})
+        row.update({f"{name}_limited": flag, f"{name}_fixed": at_m.get("mean"), f"{name}_fixed_sd": at_m.get("std"),
+                    f"{name}_fixed_limited": (fixed.get("sample_limited") or {}).get(key)})
     return row
 
 
@@ -153,8 +155,8 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
         cells = cells.loc[sorted(cells.index, key=_group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
                    + cells.reset_index().to_markdown(index=False)
-                   + f"\n\n† {threshold} >= (n - 1) / 2: the count is set by the number of structures, "
-                   "not by the landscape.\n\n" + _linear_markdown(sub, threshold))
+                   + f"\n\n† {threshold} >= (n - 1) / 2 (at m: >= (m - 1) / 2): the count is set by the "
+                   "number of structures, not by the landscape.\n\n" + _linear_markdown(sub, threshold))
     return "\n\n".join(out)
 
 
@@ -168,7 +170,8 @@ def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
             "landscape": r.landscape, "window": r.window, "group": r.group, "DoF": _int_cell(r.dof),
             "n": _int_cell(r.get("n_pca")), "rank": _int_cell(r["rank"]),
             threshold: _flagged(r[threshold], r.get(f"{threshold}_limited")),
-            f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd")),
+            f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd"),
+                                                  r.get(f"{threshold}_fixed_limited")),
             "elbow": _int_cell(r.elbow),
             f"elbow at {at}": _mean_sd_cell(r.get("elbow_fixed"), r.get("elbow_fixed_sd")),
             "above noise": _int_cell(r.get("noise_null")),
@@ -190,18 +193,23 @@ def _flagged(count, limited) -> str:
     """'33', or '33†' when the count is sample-limited; '—' when missing."""
     if count is None or pd.isna(count):
         return "—"
-    return f"{int(count)}{'†' if limited is not None and not pd.isna(limited) and bool(limited) else ''}"
+    return f"{int(count)}{_dagger(limited)}"
+
+
+def _dagger(limited) -> str:
+    """'†' where a count is flagged as sample-limited."""
+    return "†" if limited is not None and not pd.isna(limited) and bool(limited) else ""
 
 
 def _int_cell(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{int(value)}"
 
 
-def _mean_sd_cell(mean, sd) -> str:
-    """'13.2 ± 0.8', or '—'."""
+def _mean_sd_cell(mean, sd, limited=None) -> str:
+    """'13.2 ± 0.8', '15.2† ± 0.7' when the mean is sample-limited, or '—'."""
     if mean is None or pd.isna(mean):
         return "—"
-    return f"{mean:.1f} ± {0.0 if sd is None or pd.isna(sd) else sd:.1f}"
+    return f"{mean:.1f}{_dagger(limited)} ± {0.0 if sd is None or pd.isna(sd) else sd:.1f}"
 
 
 def _latent_cell(value, status) -> str:
