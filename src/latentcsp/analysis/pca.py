@@ -316,7 +316,9 @@ def parallel_analysis(Z, eigenvalues, n_permutations: int = 20, quantile: float 
     The count is the number of leading components whose eigenvalue exceeds the
     ``quantile`` of the null eigenvalue of the same rank: the components that
     uncorrelated descriptors of the same distributions would not produce at
-    this n and p.
+    this n and p. It is a linear count: a curved manifold of low dimension
+    spans many correlated directions, so the count can far exceed the
+    manifold's dimension.
 
     Returns ``{"n_components", "n_permutations", "quantile", "seed",
     "null_eigenvalues"}``, the last one the null quantile of every rank in

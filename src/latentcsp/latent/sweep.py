@@ -53,10 +53,10 @@ dimension when both hold:
    one-sided 95 % point for k = 5 folds).
 
 Otherwise the result is "unresolved (R² = …)" with the reason, and no
-effective dimension is reported. ROY's P2₁/c group with the intermolecular
-descriptors is such a case: its autoencoder explains 6.5 % of the held-out
-variance (best epoch 1), so the knee at width 9 says nothing about the
-landscape.
+effective dimension is reported. ROY's P2₁/c group (20 kJ/mol) with the
+intermolecular descriptors is such a case: its autoencoder explains 6.5 % of
+the held-out variance at its best width, so its knee at width 9 says nothing
+about the landscape.
 
 Synthetic checks (tests/test_latent_sweep.py): a 3-d nonlinear manifold in
 50-d gives a plateau knee of 3 for the autoencoder while PCA needs more
