@@ -9,6 +9,7 @@ import pytest
 
 from latentcsp.analysis.group import AnalysisConfig, degrees_of_freedom, run
 from latentcsp.report.summary import build
+from latentcsp.report.tables import collect, estimates_markdown, table3_markdown
 
 
 def _write_descriptors(path, ids, X):
@@ -85,11 +86,65 @@ def test_summary_tables_match_the_json_and_figures_exist(tmp_path):
         ids = json.loads((root / "analysis" / "set" / "10" / row.group / "id.json").read_text())
         assert row.n80 == pca["n_components"]["0.8"] and row.elbow == pca["elbow"]
         assert row.TwoNN == pytest.approx(ids["estimators"]["TwoNN"]["dimension"])
+        assert row.n_pca == pca["n_samples"] == 58 and row["rank"] == pca["rank"]
+        assert row.noise_null == pca["noise_null"]["n_components"] == 3  # the rank-3 signal
+        assert row.n80_fixed == pytest.approx(pca["fixed_size"]["n_components"]["0.8"]["mean"])
+        assert row.elbow_fixed == pytest.approx(pca["fixed_size"]["elbow"]["mean"])
+        assert row.fixed_size == 30 and not row.n80_limited and not row.n80_fixed_limited
     t1 = pd.read_csv(tmp_path / "summary" / "table1_counts.csv")
     assert t1.n_selected.tolist() == [60]
     t2 = pd.read_csv(tmp_path / "summary" / "table2_dof.csv")
     assert t2.set_index("spacegroup").dof.to_dict() == {"P2_1/c": 10}
     md = (tmp_path / "summary" / "summary.md").read_text()
     assert "Table 3" in md and "P21_c" in md
+    assert "| n80 at m = 30" in md and "above noise" in md
     pngs = [p for p in written if p.suffix == ".png"]
     assert len(pngs) == 2 and all(p.stat().st_size > 5000 for p in pngs)
+
+
+def test_table3_marks_sample_limited_counts():
+    table = pd.DataFrame({
+        "landscape": "roy", "dset": "inter", "window": ["10", "10"], "group": ["P21_c", "P-1"],
+        "dof": [10, 12], "n_pca": [120, 28], "rank": [119, 27], "n80": [28, 14], "elbow": [11, 5],
+        "n80_limited": [False, True], "fixed_size": 30, "n80_fixed": [15.2, None], "n80_fixed_sd": [0.7, None],
+        "n80_fixed_limited": [True, None],
+        "elbow_fixed": [3.1, None], "elbow_fixed_sd": [0.3, None], "noise_null": [4, 1]})
+    md = table3_markdown(table)
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
+    pivot = {r[0]: r for r in rows if len(r) == 3}
+    assert pivot["P21_c"] == ["P21_c", "10", "28 (11)"] and pivot["P-1"] == ["P-1", "12", "14† (5)"]
+    header = next(r for r in rows if r[0] == "landscape")
+    linear = {r[2]: dict(zip(header, r)) for r in rows if r[0] == "roy"}
+    assert linear["P21_c"]["n"] == "120" and linear["P21_c"]["rank"] == "119"
+    assert linear["P21_c"]["n80 at m = 30"] == "15.2† ± 0.7" and linear["P21_c"]["above noise"] == "4"
+    assert linear["P-1"]["n80"] == "14†" and linear["P-1"]["n80 at m = 30"] == "—"
+
+
+def test_summary_never_prints_an_unresolved_autoencoder_dimension(tmp_path):
+    root = _landscape(tmp_path)
+    cfg = AnalysisConfig(n_boot=0, estimators=("TwoNN",), min_size=20, null_permutations=0, fixed_size=None)
+    pcas = []
+    unresolved = {"resolved": False, "r2": 0.065, "reason": "held-out R² = 0.065 < 0.5 at the best width 9"}
+    resolved = {"resolved": True, "r2": 0.91, "reason": None}
+    metrics = {  # as run_group writes them; and an older file without the resolution keys
+        "P21_c": {"status": "ok", "effective_dimension": None, "knee_width": 9, "resolution": unresolved,
+                  "effective_dimension_pca": 7, "knee_width_pca": 7, "resolution_pca": resolved},
+        "all": {"status": "ok", "effective_dimension": 9, "effective_dimension_pca": 7},
+    }
+    for group in ("P21_c", "all"):
+        out = root / "analysis" / "set" / "10" / group
+        run([root / "descriptors" / "set" / "P21_c.h5"], root / "groups.csv", root / "manifest.csv",
+            "10", group, out, cfg)
+        pcas.append(str(out / "pca.json"))
+        latent = root / "latent" / "set" / "10" / group / "metrics.json"
+        latent.parent.mkdir(parents=True)
+        latent.write_text(json.dumps(metrics[group]))
+    table = collect(pcas).set_index("group")
+    assert pd.isna(table.loc["P21_c", "AE"]) and table.loc["P21_c", "AE_r2"] == 0.065
+    assert table.loc["P21_c", "PCA_knee"] == 7 and table.loc["P21_c", "AE_status"] == "unresolved (R² = 0.065)"
+    assert pd.isna(table.loc["all", "AE"]) and table.loc["all", "AE_status"] == "not checked"
+    md = estimates_markdown(table.reset_index(), ["TwoNN"])
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
+    cells = {r[2]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert cells["P21_c"]["AE"] == "unresolved (R² = 0.065)" and cells["P21_c"]["PCA_knee"] == "7"
+    assert cells["all"]["AE"] == "not checked" and cells["all"]["PCA_knee"] == "not checked"

@@ -41,22 +41,100 @@ def test_swiss_roll_all_estimators(swiss_result):
         assert abs(e["dimension"] - 2.0) < 0.5, (name, e["dimension"])
 
 
-def test_intervals_contain_point_estimate(swiss_result):
+def test_intervals_are_replicate_quantiles(swiss_result):
     _, r = swiss_result
     for name, e in r["estimators"].items():
-        assert e["boot"]["n_ok"] == 8, name
-        assert e["ci_low"] <= e["dimension"] <= e["ci_high"], name
-        assert e["ci_high"] > e["ci_low"] or name == "lPCA", name
+        boot = e["boot"]
+        assert boot["n_ok"] == 8 and len(boot["values"]) == 8, name
+        lo, med, hi = np.quantile(boot["values"], [0.025, 0.5, 0.975])
+        assert (e["ci_low"], e["ci_high"]) == (pytest.approx(lo), pytest.approx(hi)), name
+        assert boot["median"] == pytest.approx(med)
+        assert e["bias"] == pytest.approx(med - e["dimension"]), name  # f = 1/2: the plain shift
+        assert e["resample_size"] == boot["rows_per_resample"] == 250
+        if name == "lPCA":  # 20 neighbours at half the density span more of the roll and see its curvature
+            assert e["bias"] > 0
+        else:  # the others have converged on a 2-d manifold at n = 500
+            assert abs(e["bias"]) < 0.3, name
     g = r["estimators"]["GRIDE"]
     assert g["n1"] == 4 and g["n2"] == 8 and g["error"] > 0
     sc = g["scales"]
     assert sc["n1"][:3] == [1, 2, 4] and sc["n2"][:3] == [2, 4, 8]
-    assert len(sc["dimension"]) == len(sc["ci_low"]) == len(sc["error"]) == len(sc["radius"])
+    assert len(sc["dimension"]) == len(sc["ci_low"]) == len(sc["error"]) == len(sc["radius"]) == len(sc["bias"])
     assert sc["dimension"][2] == pytest.approx(g["dimension"])
-    for d, lo, hi in zip(sc["dimension"], sc["ci_low"], sc["ci_high"]):
-        assert lo <= d <= hi
+    assert sc["ci_low"][2] == pytest.approx(g["ci_low"]) and sc["bias"][2] == pytest.approx(g["bias"])
+    for lo, hi in zip(sc["ci_low"], sc["ci_high"]):
+        assert 0 <= lo <= hi
     assert np.all(np.diff(sc["radius"]) > 0)
     assert r["estimators"]["DANCo"]["ver"] == "DANCoFit"
+
+
+def test_interval_is_made_of_the_refits(monkeypatch):
+    """Every replicate is a real refit on a half-sized subset, and the interval is their quantiles."""
+    calls = []
+    fit = intrinsic._SPECS["TwoNN"].fit
+
+    def recording(X, p, seed):
+        vec, extra = fit(X, p, seed)
+        calls.append((len(X), float(vec[0])))
+        return vec, extra
+
+    monkeypatch.setitem(intrinsic._SPECS, "TwoNN", intrinsic._Spec(lambda p: 3, recording))
+    X = swiss_roll(120, np.random.default_rng(11))
+    e = estimate(X, estimators=("TwoNN",), n_boot=12, pointwise=False)["estimators"]["TwoNN"]
+    (n_full, full), reps = calls[0], calls[1:]
+    assert n_full == 120 and e["dimension"] == pytest.approx(full)
+    assert [n for n, _ in reps] == [60] * 12
+    values = [v for _, v in reps]
+    assert e["boot"]["values"] == pytest.approx(values)
+    assert e["ci_low"] == pytest.approx(np.quantile(values, 0.025))
+    assert e["ci_high"] == pytest.approx(np.quantile(values, 0.975))
+
+
+def test_bounds_never_negative(monkeypatch):
+    # an estimator whose replicates scatter around zero: the interval is clipped, not shifted
+    def noisy(X, p, seed):
+        return np.array([np.random.default_rng(seed).normal(0.5, 2.0)]), {}
+
+    monkeypatch.setitem(intrinsic._SPECS, "TwoNN", intrinsic._Spec(lambda p: 3, noisy))
+    X = swiss_roll(60, np.random.default_rng(12))
+    e = estimate(X, estimators=("TwoNN",), n_boot=30, pointwise=False)["estimators"]["TwoNN"]
+    assert min(e["boot"]["values"]) < 0  # the replicates do go below zero
+    assert e["ci_low"] == 0.0 and e["ci_high"] == pytest.approx(np.quantile(e["boot"]["values"], 0.975))
+
+
+def test_small_noisy_group_interval_is_not_negative():
+    # ROY P-1 was 28 structures: TwoNN there had a re-centred interval of [-5.5, 34.0]
+    X = np.random.default_rng(13).normal(size=(28, 300))
+    for e in estimate(X, estimators=("TwoNN", "GRIDE"), min_size=3, n_boot=20,
+                      pointwise=False)["estimators"].values():
+        assert e["status"] == "ok" and 0 <= e["ci_low"] <= e["ci_high"]
+        assert e["ci_low"] == pytest.approx(max(0.0, np.quantile(e["boot"]["values"], 0.025)))
+
+
+def test_bias_of_mle_on_an_8d_cube_has_the_sign_of_its_n_dependence():
+    """MLE under-estimates an 8-d cube and less so with more points: E[MLE] grows from n = 100 to 200.
+
+    The reported bias (half-sample median minus full estimate) is negative, about that growth.
+    """
+    import warnings
+
+    from skdim.id import MLE
+
+    def mle(n, seed):
+        X = np.random.default_rng(1000 + seed).uniform(size=(n, 8))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return MLE().fit(X, n_neighbors=20, comb="mle").dimension_
+
+    growth = np.mean([mle(100, s) for s in range(20)]) - np.mean([mle(200, s) for s in range(20)])
+    assert growth < -0.2  # the estimator depends on n here
+    biases = []
+    for seed in range(1, 5):
+        X = np.random.default_rng(seed).uniform(size=(200, 8))
+        e = estimate(X, estimators=("MLE",), n_boot=20, seed=seed, pointwise=False)["estimators"]["MLE"]
+        assert e["bias"] < 0 and e["resample_size"] == 100
+        biases.append(e["bias"])
+    assert np.mean(biases) == pytest.approx(growth, abs=0.15)
 
 
 def test_json_and_pointwise(swiss_result):
@@ -88,7 +166,7 @@ def test_curved_10d_in_500d_with_intervals():
     for name, e in r["estimators"].items():
         assert e["status"] == "ok", (name, e["reason"])
         assert abs(e["dimension"] - 10.0) <= 2.5, (name, e["dimension"])
-        assert e["ci_low"] <= e["dimension"] <= e["ci_high"]
+        assert 0 <= e["ci_low"] <= e["ci_high"] and e["resample_size"] == 750
     assert abs(r["pointwise"]["MLE"]["summary"]["median"] - 10) <= 2.5
 
 

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy.linalg import hadamard
 
-from latentcsp.analysis.pca import preprocess, scores, spectrum, threshold_key
+from latentcsp.analysis.pca import (
+    covariance_eigenvalues,
+    fixed_size,
+    parallel_analysis,
+    preprocess,
+    scores,
+    spectrum,
+    threshold_key,
+)
 
 
 def _low_rank(n, p, r, seed=0, noise=0.0):
@@ -144,3 +152,85 @@ def test_degenerate_and_bad_inputs():
         spectrum(np.eye(4), thresholds=(1.5,))
     with pytest.raises(ValueError):
         spectrum(np.eye(4), svd_solver="magic")
+
+
+def _signal_plus_noise(n, p, k, seed=0, noise="gaussian"):
+    """k orthogonal signal directions with variances 60, 50, ... 20 plus unit noise per column."""
+    rng = np.random.default_rng(seed)
+    variances = np.array([60.0, 50.0, 40.0, 30.0, 25.0, 20.0])[:k]
+    Q = np.linalg.qr(rng.normal(size=(p, max(k, 1))))[0][:, :k]
+    S = rng.normal(size=(n, k)) * np.sqrt(variances)
+    if noise == "gaussian":
+        E = rng.normal(size=(n, p))
+    else:  # skewed, sparse and of very different scales per column
+        E = rng.exponential(size=(n, p)) * (rng.uniform(size=(n, p)) < 0.3) * np.logspace(-2, 2, p)
+        E = E / E.std(axis=0)
+    return S @ Q.T + E
+
+
+def test_covariance_eigenvalues_match_numpy_both_ways():
+    rng = np.random.default_rng(7)
+    for n, p in ((12, 40), (40, 12)):
+        Z = rng.normal(size=(n, p))
+        Z -= Z.mean(axis=0)
+        ref = np.sort(np.linalg.eigvalsh(np.cov(Z, rowvar=False)))[::-1][: min(n - 1, p)]
+        np.testing.assert_allclose(covariance_eigenvalues(Z), ref, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(covariance_eigenvalues(Z, 3), ref[:3], rtol=1e-10)
+
+
+@pytest.mark.parametrize("n, p", [(100, 400), (400, 60)])  # Gram path (p > n) and covariance path
+@pytest.mark.parametrize("k", [0, 3, 6])
+def test_parallel_analysis_counts_the_signal_components(n, p, k):
+    s = spectrum(_signal_plus_noise(n, p, k, seed=k), null_permutations=20)
+    assert s.noise_null["n_components"] == k
+    assert len(s.noise_null["null_eigenvalues"]) == len(s.eigenvalues)
+    if p > n:  # the threshold count says something else entirely: it is driven by the noise
+        assert s.n_for(0.8) > k + 5
+
+
+def test_parallel_analysis_with_non_gaussian_columns():
+    X = _signal_plus_noise(200, 150, 4, seed=3, noise="sparse")
+    s = spectrum(X, null_permutations=20)
+    assert s.noise_null["n_components"] == 4
+    again = spectrum(X, null_permutations=20)
+    assert again.noise_null == s.noise_null  # seeded
+    assert spectrum(X).noise_null is None and spectrum(X).to_dict()["noise_null"] is None
+    with pytest.raises(ValueError):
+        parallel_analysis(X, s.eigenvalues, n_permutations=0)
+
+
+def test_fixed_size_counts_do_not_grow_with_n():
+    # the same 5-component landscape at four sizes: the full-sample n80 grows with n,
+    # the count on subsets of 30 structures stays put
+    full, fixed, elbows = [], [], []
+    for n in (40, 80, 160, 320):
+        X = _signal_plus_noise(n, 200, 5, seed=1)
+        full.append(spectrum(X).n_for(0.8))
+        f = fixed_size(X, 30, repeats=20, seed=0)
+        assert f["size"] == 30 and f["repeats"] == 20 and f["reason"] is None
+        fixed.append(f["n_components"]["0.8"]["mean"])
+        elbows.append(f["elbow"]["mean"])
+        assert f["n_components"]["0.8"]["min"] <= f["n_components"]["0.8"]["mean"] <= f["n_components"]["0.8"]["max"]
+    assert all(b > a + 5 for a, b in zip(full, full[1:])), full
+    assert max(fixed) - min(fixed) <= 1.5, fixed
+    assert max(elbows) - min(elbows) <= 1.0, elbows
+
+
+def test_fixed_size_small_group_and_flag():
+    X = _signal_plus_noise(20, 50, 2)
+    f = fixed_size(X, 30)
+    assert f["n_components"] == {"0.8": None} and f["elbow"] is None and "20 structures" in f["reason"]
+    assert f["sample_limited"] == {"0.8": None}
+    # exactly m rows: every subset is the whole group
+    g = fixed_size(X, 20, repeats=3, thresholds=(0.8, 0.9))
+    s = spectrum(X, thresholds=(0.8, 0.9))
+    assert g["n_components"]["0.9"] == {"mean": s.n_for(0.9), "std": 0.0, "min": s.n_for(0.9), "max": s.n_for(0.9)}
+    assert s.sample_limited() == {"0.8": s.n_for(0.8) >= 9.5, "0.9": s.n_for(0.9) >= 9.5}
+    # 20 structures of pure noise in 200 columns: 80 % needs at least half of the 19 possible components
+    noise = spectrum(np.random.default_rng(0).normal(size=(20, 200)), thresholds=(0.8, 0.9))
+    assert noise.n_for(0.8) >= 19 / 2 and noise.sample_limited() == {"0.8": True, "0.9": True}
+    assert noise.to_dict()["sample_limited"] == {"0.8": True, "0.9": True}
+    assert spectrum(_low_rank(200, 40, 3)).sample_limited() == {"0.8": False}
+    assert fixed_size(_low_rank(200, 40, 3), 30)["sample_limited"] == {"0.8": False}
+    at_m = fixed_size(np.random.default_rng(1).normal(size=(60, 200)), 30)
+    assert at_m["n_components"]["0.8"]["mean"] >= 14.5 and at_m["sample_limited"] == {"0.8": True}

@@ -51,8 +51,12 @@ def test_run_group_outputs(group, tmp_path):
     res = out["results"]
     json.dumps(res, allow_nan=False)  # strictly JSON
     assert res["status"] == "ok" and res["n"] == 40 and res["d"] == 30
-    d_eff = res["effective_dimension"]
-    assert d_eff in (1, 2, 3)
+    d_eff = res["final_width"]
+    assert d_eff == max(1, res["knee_width"]) and d_eff in (1, 2, 3)
+    for suffix in ("", "_pca"):  # a dimension only where the sweep resolves one
+        resolved = res[f"resolution{suffix}"]["resolved"]
+        assert res[f"resolved{suffix}"] == resolved
+        assert res[f"effective_dimension{suffix}"] == (res[f"knee_width{suffix}"] if resolved else None)
     assert set(res["knee"]) >= {"autoencoder", "pca"}
     assert len(out["sweep"]) == 3 * 2
     c = out["coordinates"]
@@ -107,3 +111,13 @@ def test_small_group_is_skipped():
     assert out["results"]["status"] == "skipped" and "min_structures" in out["results"]["reason"]
     assert out["sweep"] is None and out["coordinates"] == {}
     json.dumps(out["results"], allow_nan=False)
+
+
+def test_noise_is_unresolved_but_still_mapped():
+    X = np.random.default_rng(1).normal(size=(40, 30))
+    res = run_group(X, {}, None, dict(SMALL, vae={"enabled": False}))
+    r = res["results"]
+    assert r["effective_dimension"] is None and r["effective_dimension_pca"] is None
+    assert not r["resolved"] and r["resolution"]["r2"] < 0.1 and "R²" in r["resolution"]["reason"]
+    assert r["final_width"] >= 1 and res["coordinates"]["ae"].shape == (40, r["final_width"])
+    json.dumps(r, allow_nan=False)

@@ -6,7 +6,15 @@ import pytest
 
 pytest.importorskip("torch")
 
-from latentcsp.latent import effective_dimension, fold_indices, knee_report, summarize_sweep, width_sweep  # noqa: E402
+from latentcsp.latent import (  # noqa: E402
+    effective_dimension,
+    fold_indices,
+    knee_report,
+    resolution,
+    summarize_sweep,
+    width_sweep,
+)
+from latentcsp.latent.sweep import describe_resolution  # noqa: E402
 from latentcsp.latent.synthetic import nonlinear_manifold  # noqa: E402
 
 FAST = dict(hidden=(32, 16), max_epochs=120, patience=15, lr=3e-3, batch_size=64)
@@ -58,6 +66,47 @@ def test_knee_methods_on_known_curves():
         effective_dimension(sw, column="nope")
 
 
+def folds_sweep(per_fold, null=1.0):
+    """A sweep table from explicit per-fold curves: per_fold[f][w - 1] is fold f's error at width w."""
+    return pd.DataFrame([{"width": w, "fold": f, "ae_mse": e, "null_mse": null, "ae_best_epoch": 30}
+                         for f, curve in enumerate(per_fold) for w, e in enumerate(curve, start=1)])
+
+
+def test_resolved_when_the_curve_explains_most_of_the_held_out_variance():
+    sw = fake_sweep([0.6, 0.3, 0.05, 0.04, 0.04], folds=5, noise=0.005)
+    res = resolution(sw)
+    assert res["resolved"] and res["reason"] is None
+    assert res["r2"] == pytest.approx(1 - summarize_sweep(sw)["ae_mean"].min())
+    assert res["best_width"] in (3, 4, 5) and res["gain"] > res["fold_spread"]
+    assert describe_resolution(res) == f"resolved (R² = {res['r2']:.2g})"
+    assert knee_report(sw)["autoencoder"]["resolution"] == res
+
+
+def test_unresolved_when_the_held_out_variance_explained_is_small():
+    # ROY P21/c: a knee exists (the curve flattens at width 3) but explains 6.5 % of held-out variance
+    sw = fake_sweep([0.97, 0.95, 0.935, 0.935, 0.936], folds=5, noise=0.002)
+    assert effective_dimension(sw) == 3  # the knee the table used to print
+    res = resolution(sw)
+    assert not res["resolved"] and res["r2"] == pytest.approx(0.065, abs=0.005)
+    assert "R² = 0.06" in res["reason"] and "< 0.5" in res["reason"]
+    assert describe_resolution(res).startswith("unresolved (R² = 0.06")
+    # the threshold is a parameter
+    assert resolution(sw, min_r2=0.05)["resolved"]
+
+
+def test_unresolved_when_the_gain_is_within_the_fold_spread():
+    # mean held-out R² 0.6, but one fold reconstructs nothing: the gain does not exceed the fold spread
+    per_fold = [[0.5, 0.0, 0.0], [0.6, 0.1, 0.1], [1.2, 1.1, 1.1]]
+    res = resolution(folds_sweep(per_fold))
+    assert res["r2"] == pytest.approx(0.6) and res["best_width"] == 2
+    assert res["gain"] == pytest.approx(0.6) and res["fold_spread"] == pytest.approx(np.std([1, 0.9, -0.1], ddof=1))
+    assert not res["resolved"] and "fold spread" in res["reason"]
+    assert res["best_epoch"] == 30
+    # the same mean with consistent folds is resolved
+    steady = resolution(folds_sweep([[0.5, 0.35, 0.35], [0.6, 0.4, 0.4], [0.55, 0.45, 0.45]]))
+    assert steady["resolved"] and steady["r2"] == pytest.approx(0.6)
+
+
 def test_sweep_table_and_pca_baseline_on_linear_data():
     # a 2-d linear subspace of 12-d: PCA is exact at width 2, never worse with more components
     rng = np.random.default_rng(0)
@@ -85,6 +134,9 @@ def test_knee_of_2d_curved_manifold_fast():
     s = summarize_sweep(sw)
     # curved: at the true width the autoencoder beats PCA
     assert s["ae_mean"].iloc[1] < s["pca_mean"].iloc[1]
+    # a real fit that resolves: most of the held-out variance reconstructed, consistently over folds
+    res = rep["autoencoder"]["resolution"]
+    assert res["resolved"] and res["r2"] > 0.8, res
 
 
 @pytest.mark.slow

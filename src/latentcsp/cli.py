@@ -127,7 +127,9 @@ def cmd_latent(args) -> None:
     title = f"{args.outdir.parts[-5]} {args.outdir.parts[-1]} L{args.outdir.parts[-2]}" if len(args.outdir.parts) >= 5 else ""
     sweep = pd.read_csv(args.outdir / "sweep.csv")
     save(reconstruction_sweep(sweep, results.get("dof"), results.get("effective_dimension"),
-                              results.get("effective_dimension_pca"), title), args.outdir / "sweep")
+                              results.get("effective_dimension_pca"), title,
+                              resolution=results.get("resolution"), resolution_pca=results.get("resolution_pca")),
+         args.outdir / "sweep")
     coords = pd.read_csv(args.outdir / "coordinates.csv", dtype={"id": str})
     save(latent_maps(coords, title), args.outdir / "map")
     if args.structures is not None:
@@ -138,11 +140,19 @@ def cmd_latent(args) -> None:
         scores = pd.read_csv(args.scores, dtype={"id": str})
         write_dataset(args.outdir / "chemiscope.json.gz", structures, coords, scores, title)
     if results.get("status") == "ok":
-        line = (f"effective dimension AE {results['effective_dimension']}, "
-                f"PCA {results['effective_dimension_pca']}, DoF {results.get('dof')}")
+        line = (f"effective dimension AE {_resolved_value(results, '')}, "
+                f"PCA {_resolved_value(results, '_pca')}, DoF {results.get('dof')}")
     else:
         line = f"skipped: {results.get('reason')}"
     print(f"latent {title}: {line}", file=sys.stderr)
+
+
+def _resolved_value(results: dict, suffix: str) -> str:
+    """'7', or 'unresolved: <reason>'."""
+    res = results.get(f"resolution{suffix}")
+    if res and res["resolved"]:
+        return str(results[f"effective_dimension{suffix}"])
+    return f"unresolved: {res['reason']}" if res else "not checked"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,10 @@
 
 Reads the group's descriptor rows, removes near-duplicates, and writes:
 
-* ``pca.json``: the PCA spectrum (:mod:`.pca`), the duplicate count and the
-  true degrees of freedom of a rigid molecule with the assumption used;
+* ``pca.json``: the PCA spectrum (:mod:`.pca`) with the noise-null count
+  (``noise_null``) and the sample-size flag (``sample_limited``), the counts at
+  a fixed subsample size (``fixed_size``), the duplicate count and the true
+  degrees of freedom of a rigid molecule with the assumption used;
 * ``id.json``: intrinsic-dimension estimates with bootstrap intervals
   (:mod:`.intrinsic`);
 * ``scores.csv``: per structure id, rel_energy, density, PC1, PC2, local ID,
@@ -22,7 +24,7 @@ import pandas as pd
 from .. import symmetry
 from ..store import atomic_path, read_matrix, write_csv
 from .dedup import dedup
-from .pca import spectrum
+from .pca import fixed_size, spectrum
 
 
 @dataclass
@@ -38,6 +40,9 @@ class AnalysisConfig:
     local: str = "MLE"
     params: dict = field(default_factory=dict)
     seed: int = 0
+    fixed_size: int | None = 30
+    fixed_size_repeats: int = 20
+    null_permutations: int = 20
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AnalysisConfig":
@@ -91,8 +96,12 @@ def analyse_group(X: np.ndarray, rows: pd.DataFrame, cfg: AnalysisConfig) -> tup
 
     kept = dedup(X, cfg.dedup_tol, energies=rows.rel_energy.to_numpy(), distance="rms")
     Xk, rk = X[kept.kept], rows.iloc[kept.kept]
-    spec = spectrum(Xk, standardize=cfg.standardize, thresholds=cfg.thresholds, random_state=cfg.seed)
-    pca = {**spec.to_dict(), "dedup": kept.to_dict(), "dof": degrees_of_freedom(rows)}
+    spec = spectrum(Xk, standardize=cfg.standardize, thresholds=cfg.thresholds, random_state=cfg.seed,
+                    null_permutations=cfg.null_permutations)
+    fixed = None if not cfg.fixed_size else fixed_size(
+        Xk, cfg.fixed_size, cfg.fixed_size_repeats, standardize=cfg.standardize, thresholds=cfg.thresholds,
+        seed=cfg.seed)
+    pca = {**spec.to_dict(), "fixed_size": fixed, "dedup": kept.to_dict(), "dof": degrees_of_freedom(rows)}
     ids = estimate(Xk, cfg.estimators, params=cfg.params, min_size=cfg.min_size, n_boot=cfg.n_boot,
                    seed=cfg.seed, standardize=cfg.standardize, pointwise=[cfg.local] if cfg.local else False)
     local = ids["pointwise"].get(cfg.local, {}).get("values") or np.full(len(Xk), np.nan)
@@ -146,5 +155,10 @@ def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, out
     write_json(ids_json, outdir / "id.json")
     write_csv(scores, outdir / "scores.csv")
     n80 = pca["n_components"].get("0.8")
+    noise = (pca["noise_null"] or {}).get("n_components")
+    at_m = ((pca["fixed_size"] or {}).get("n_components") or {}).get("0.8")
+    at_m = "—" if at_m is None else f"{at_m['mean']:.1f}"
     return (f"{window}/{group}: {len(ids)} structures ({pca['dedup']['n_removed']} near-duplicates removed), "
-            f"n80={n80}, elbow={pca['elbow']}, DoF={pca['dof'].get('total')}")
+            f"rank={pca['rank']}, n80={n80}{' (sample-limited)' if pca['sample_limited'].get('0.8') else ''}, "
+            f"elbow={pca['elbow']}, n80 at {cfg.fixed_size}={at_m}, above noise={noise}, "
+            f"DoF={pca['dof'].get('total')}")

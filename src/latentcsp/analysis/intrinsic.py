@@ -38,20 +38,30 @@ reason) when the group has fewer than ``max(min_size, its own minimum)`` rows
 and GRIDE). A failing estimator is recorded with ``status: "failed"`` and the
 error; nothing raises for a bad group.
 
-Confidence intervals (``resample``):
+Intervals and bias (``resample``):
 
 ``"subsample"`` (default) — half-sampling (the delete-d jackknife with d = n/2,
   Shao & Wu 1989): refit on ``n_boot`` random subsets of ``fraction`` x n rows
   drawn without replacement. Subsets never contain duplicate rows, which
-  nearest-neighbour estimators cannot take. The spread of the subset estimates
-  around their median, scaled by ``sqrt(f / (1 - f))`` (1 at f = 1/2) to the
-  full sample size, is placed around the full-data estimate. Centering on the
-  subset median removes the shift nearest-neighbour estimators show on sparser
-  data, so the interval contains the point estimate by construction.
+  nearest-neighbour estimators cannot take.
 ``"bootstrap"`` — classical resampling with replacement; repeated rows are
-  collapsed to one (about 63 % of rows are distinct), and the interval is the
-  percentile interval of the replicate estimates, which need not contain the
-  full-data estimate when the estimator depends on sampling density.
+  collapsed to one (about 63 % of rows are distinct).
+
+The interval (``ci_low``, ``ci_high``) is the percentile interval of the
+resample estimates themselves (the ``ci`` central quantiles of the replicate
+values, listed in ``boot.values``), never below zero. It describes the
+estimator at ``resample_size`` rows, not at n: nearest-neighbour estimators
+depend on the sampling density, and the interval shows that dependence
+instead of hiding it (it need not contain the full-sample estimate).
+
+``bias`` = (median of the resample estimates − full-sample estimate) x
+f / (1 − f) for subsampling at fraction f (1 at the default f = 1/2), the
+delete-d jackknife bias estimate with the median for robustness; median −
+full for the bootstrap. Negative when the estimate still grows with the
+number of structures (the usual under-estimate of nearest-neighbour
+estimators at high dimension or small n); its size says how far the estimate
+is from having converged at this n. ``resample_size`` states the rows per
+resample.
 
 All randomness comes from ``seed``: the resampled row sets are drawn once and
 shared by every estimator (paired replicates), so results do not depend on
@@ -264,26 +274,25 @@ def _resamples(n: int, n_boot: int, resample: str, fraction: float, seed: int) -
 
 
 def _interval(full: np.ndarray, reps: np.ndarray, resample: str, fraction: float, level: float):
-    """Per-component (lo, hi, spread) from replicate vectors (NaN-padded)."""
+    """Per-component (lo, hi, spread, bias) from replicate vectors (NaN-padded).
+
+    lo, hi: the central ``level`` percentile interval of the replicates, clipped at 0;
+    spread: their standard deviation; bias: see the module docstring.
+    """
     a = (1 - level) / 2
-    lo = np.full(full.shape, np.nan)
-    hi = np.full(full.shape, np.nan)
-    std = np.full(full.shape, np.nan)
+    lo, hi, std, bias = (np.full(full.shape, np.nan) for _ in range(4))
+    factor = fraction / (1 - fraction) if resample == "subsample" else 1.0
     for j in range(full.size):
         r = reps[:, j]
         r = r[np.isfinite(r)]
-        if r.size < 2 or not np.isfinite(full[j]):
+        if r.size < 2:
             continue
         q_lo, q_med, q_hi = np.quantile(r, [a, 0.5, 1 - a])
-        if resample == "subsample":
-            s = math.sqrt(fraction / (1 - fraction))
-            lo[j] = full[j] + s * (q_lo - q_med)
-            hi[j] = full[j] + s * (q_hi - q_med)
-            std[j] = s * r.std(ddof=1)
-        else:
-            lo[j], hi[j] = q_lo, q_hi
-            std[j] = r.std(ddof=1)
-    return lo, hi, std
+        lo[j], hi[j] = max(q_lo, 0.0), max(q_hi, 0.0)
+        std[j] = r.std(ddof=1)
+        if np.isfinite(full[j]):
+            bias[j] = factor * (q_med - full[j])
+    return lo, hi, std, bias
 
 
 def _run(fit, X, p, seed):
@@ -347,9 +356,11 @@ def estimate(
     ``resampling`` (settings), ``estimators`` (name -> result) and
     ``pointwise`` (name -> ``{"n_neighbors", "values", "summary"}``).
     Each estimator result has ``status`` ("ok", "skipped", "failed"),
-    ``reason``, ``dimension``, ``ci_low``, ``ci_high``, ``boot`` (replicate
-    counts and spread), ``params``, ``min_size`` and ``warnings``; GRIDE adds
-    ``error`` and ``scales``; DANCo adds ``ver``, ``D``, ``subsampled_to``.
+    ``reason``, ``dimension``, ``ci_low``, ``ci_high`` (percentile interval of
+    the resample estimates, >= 0), ``bias`` and ``resample_size`` (see the
+    module docstring), ``boot`` (replicate counts, spread and values),
+    ``params``, ``min_size`` and ``warnings``; GRIDE adds ``error`` and
+    ``scales``; DANCo adds ``ver``, ``D``, ``subsampled_to``.
     """
     estimators = list(estimators)
     unknown = [e for e in estimators if e not in _SPECS]
@@ -404,7 +415,7 @@ def estimate(
         need = max(floor, spec.minimum(p))
         entry: dict = {
             "status": "ok", "reason": None, "dimension": None, "ci_low": None, "ci_high": None,
-            "boot": None, "params": {k: (v if not isinstance(v, np.generic) else v.item()) for k, v in p.items()},
+            "bias": None, "resample_size": None, "boot": None, "params": {k: (v if not isinstance(v, np.generic) else v.item()) for k, v in p.items()},
             "min_size": need, "n_samples": int(n), "warnings": [],
         }
         est_seed = int(np.random.SeedSequence([int(seed), sum(map(ord, name))]).generate_state(1)[0])
@@ -427,10 +438,10 @@ def estimate(
 
         if entry["status"] == "ok" and name in estimators:
             entry.update(_extra_fields(name, extra))
-            fields, (lo, hi) = _bootstrap(name, spec, Z, p, vec, sets, resample, fraction, ci, est_seed)
+            fields, (lo, hi, bias) = _bootstrap(name, spec, Z, p, vec, sets, resample, fraction, ci, est_seed)
             entry.update(fields)
             if name == "GRIDE":
-                _gride_scales(entry, extra, vec, lo, hi)
+                _gride_scales(entry, extra, vec, lo, hi, bias)
         if name in estimators:
             result["estimators"][name] = entry
         if name in pointwise:
@@ -453,7 +464,7 @@ def _extra_fields(name: str, extra: dict) -> dict:
 
 def _bootstrap(name, spec, Z, p, full, sets, resample, fraction, ci, seed):
     """Refit on every resample; returns (entry fields, (lo, hi) per vector component)."""
-    nan = (np.full(full.shape, np.nan), np.full(full.shape, np.nan))
+    nan = tuple(np.full(full.shape, np.nan) for _ in range(3))
     if not sets:
         return {"boot": {"n_ok": 0, "n_failed": 0, "reason": "n_boot=0"}}, nan
     sizes = [len(s) for s in sets]
@@ -475,20 +486,25 @@ def _bootstrap(name, spec, Z, p, full, sets, resample, fraction, ci, seed):
         except Exception as exc:  # noqa: BLE001
             n_failed += 1
             errors.add(f"{type(exc).__name__}: {exc}")
-    lo, hi, std = _interval(full, reps, resample, fraction, ci)
+    lo, hi, std, bias = _interval(full, reps, resample, fraction, ci)
+    size = int(round(np.mean(sizes)))
     boot = {
         "n_ok": int(np.sum(np.isfinite(reps[:, 0]))),
         "n_failed": int(n_failed),
-        "rows_per_resample": int(round(np.mean(sizes))),
+        "rows_per_resample": size,
         "median": _num(np.nanmedian(reps[:, 0])) if np.any(np.isfinite(reps[:, 0])) else None,
         "std": _num(std[0]),
+        "values": _nums(reps[:, 0]),
         "reason": None if np.isfinite(lo[0]) else "fewer than 2 successful resamples",
         "errors": sorted(errors)[:5],
     }
-    return {"ci_low": _num(lo[0]), "ci_high": _num(hi[0]), "boot": boot}, (lo, hi)
+    fields = {"ci_low": _num(lo[0]), "ci_high": _num(hi[0]), "bias": _num(bias[0]), "resample_size": size,
+              "boot": boot}
+    return fields, (lo, hi, bias)
 
 
-def _gride_scales(entry: dict, extra: dict, vec: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+def _gride_scales(entry: dict, extra: dict, vec: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  bias: np.ndarray) -> None:
     n1 = extra["scales_n1"]
     entry["scales"] = {
         "n1": [int(x) for x in n1],
@@ -498,4 +514,5 @@ def _gride_scales(entry: dict, extra: dict, vec: np.ndarray, lo: np.ndarray, hi:
         "radius": _nums(extra["scales_radius"]),
         "ci_low": _nums(lo[1:]),
         "ci_high": _nums(hi[1:]),
+        "bias": _nums(bias[1:]),
     }

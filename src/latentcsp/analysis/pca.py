@@ -26,6 +26,23 @@ count is ``None`` and ``truncated`` is true.
 With fewer samples than features the covariance matrix has rank at most
 ``n_samples - 1``; the spectrum is cut there and ``rank`` reports the numerical
 rank (eigenvalues above ``max(n, p) * eps`` times the largest).
+
+What the counts measure. With fewer structures than features the threshold
+count and the elbow grow with the number of structures n (ROY subsampled to
+30, 60, 120 and 264 structures: standardized n(80 %) 13, 19, 28, 34), because
+each added structure adds a direction of variance. Three measures say how far
+a count is set by n rather than by the landscape:
+
+* ``sample_limited``: n(t) >= (n - 1) / 2, the count reaches half the largest
+  possible rank;
+* :func:`fixed_size`: the counts and the elbow on seeded random subsamples of
+  one fixed size m for every group (mean and spread), so groups of different n
+  compare at the same n;
+* ``noise_null`` (:func:`parallel_analysis`): Horn's parallel analysis, the
+  number of leading components whose eigenvalue exceeds the 95th percentile of
+  the same eigenvalue of the data with every column permuted independently
+  (each descriptor keeps its distribution, the correlations between them are
+  destroyed): the components distinguishable from uncorrelated noise.
 """
 
 from __future__ import annotations
@@ -34,11 +51,13 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from scipy import linalg
 from sklearn.decomposition import PCA, IncrementalPCA
 
 from .elbow import elbow as _elbow
 
-__all__ = ["Spectrum", "preprocess", "spectrum", "scores", "threshold_key"]
+__all__ = ["Spectrum", "preprocess", "spectrum", "scores", "threshold_key", "covariance_eigenvalues",
+           "parallel_analysis", "fixed_size"]
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "incremental")
 
@@ -108,10 +127,16 @@ class Spectrum:
     elbow_scale: str
     truncated: bool
     scores: np.ndarray | None = field(default=None, repr=False)
+    noise_null: dict | None = None
 
     def n_for(self, threshold: float) -> int | None:
         """Components needed to reach ``threshold`` of the variance."""
         return self.n_components[threshold_key(threshold)]
+
+    def sample_limited(self) -> dict[str, bool | None]:
+        """Per threshold: the count is at least (n - 1) / 2, half the largest possible rank."""
+        return {k: (None if v is None else bool(v >= (self.n_samples - 1) / 2))
+                for k, v in self.n_components.items()}
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable dict (scores excluded: they go to scores.csv)."""
@@ -132,6 +157,8 @@ class Spectrum:
             "elbow": None if self.elbow is None else int(self.elbow),
             "elbow_scale": self.elbow_scale,
             "truncated": bool(self.truncated),
+            "sample_limited": self.sample_limited(),
+            "noise_null": self.noise_null,
         }
 
 
@@ -155,6 +182,7 @@ def spectrum(
     batch_size: int | None = None,
     elbow_scale: str = "linear",
     random_state: int = 0,
+    null_permutations: int = 0,
 ) -> Spectrum:
     """PCA spectrum of ``X`` (n_samples x n_features).
 
@@ -179,7 +207,10 @@ def spectrum(
     elbow_scale
         Scale of the elbow search, ``"linear"`` or ``"log"``.
     random_state
-        Seed of the randomized solver.
+        Seed of the randomized solver and of the permutations.
+    null_permutations
+        Permutations of :func:`parallel_analysis` (``Spectrum.noise_null``);
+        0 (default) skips it.
     """
     if svd_solver not in SOLVERS:
         raise ValueError(f"svd_solver must be one of {SOLVERS}, got {svd_solver!r}")
@@ -241,6 +272,7 @@ def spectrum(
         hit = np.flatnonzero(cum >= t - 1e-12)
         ncomp[threshold_key(t)] = int(hit[0]) + 1 if hit.size else (None if truncated else int(len(cum)))
     elb = _elbow(eig[:rank], scale=elbow_scale) if rank >= 1 else None
+    null = parallel_analysis(Z, eig, null_permutations, seed=random_state) if null_permutations else None
 
     sc = None
     if n_scores:
@@ -250,8 +282,115 @@ def spectrum(
     return Spectrum(
         solver=solver_used, rank=rank, total_variance=total, eigenvalues=eig,
         explained_variance_ratio=ratio, cumulative=cum, n_components=ncomp, elbow=elb,
-        truncated=truncated, scores=sc, **base,
+        truncated=truncated, scores=sc, noise_null=null, **base,
     )
+
+
+def covariance_eigenvalues(Z, k: int | None = None) -> np.ndarray:
+    """The ``k`` largest eigenvalues (default all ``min(n - 1, p)``) of the covariance
+    (ddof = 1) of the centred matrix ``Z`` (n x p), largest first.
+
+    Computed from the smaller of the n x n Gram matrix Z Zᵀ and the p x p
+    matrix Zᵀ Z (they share their nonzero eigenvalues), in Z's precision.
+    """
+    Z = np.asarray(Z)
+    n, p = Z.shape
+    q = min(n - 1, p)
+    k = q if k is None else min(int(k), q)
+    if k <= 0:
+        return np.zeros(0)
+    G = Z @ Z.T if p >= n else Z.T @ Z
+    m = G.shape[0]
+    ev = linalg.eigh(G, eigvals_only=True, subset_by_index=[m - k, m - 1])[::-1]
+    return np.clip(ev.astype(np.float64) / (n - 1), 0.0, None)
+
+
+def parallel_analysis(Z, eigenvalues, n_permutations: int = 20, quantile: float = 0.95, seed: int = 0) -> dict:
+    """Horn's parallel analysis (Horn 1965; the 95th-percentile rule of Glorfeld 1995).
+
+    ``Z`` (n x p) is the preprocessed (centred, optionally standardized) data
+    and ``eigenvalues`` its covariance eigenvalues, largest first. Every column
+    of Z is permuted independently ``n_permutations`` times (float32; each
+    descriptor keeps its values, their correlations are destroyed) and the
+    eigenvalues of each permuted copy computed (:func:`covariance_eigenvalues`).
+    The count is the number of leading components whose eigenvalue exceeds the
+    ``quantile`` of the null eigenvalue of the same rank: the components that
+    uncorrelated descriptors of the same distributions would not produce at
+    this n and p. It is a linear count: a curved manifold of low dimension
+    spans many correlated directions, so the count can far exceed the
+    manifold's dimension.
+
+    Returns ``{"n_components", "n_permutations", "quantile", "seed",
+    "null_eigenvalues"}``, the last one the null quantile of every rank in
+    ``eigenvalues``.
+    """
+    if n_permutations < 1:
+        raise ValueError("n_permutations must be >= 1")
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    k = lam.size
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9A]))
+    Zt = np.ascontiguousarray(np.asarray(Z, dtype=np.float32).T)  # p x n: each column contiguous
+    null = np.zeros((n_permutations, k))
+    for b in range(n_permutations):
+        perm = rng.permuted(Zt, axis=1)
+        ev = covariance_eigenvalues(perm.T, k)
+        null[b, : ev.size] = ev
+    limit = np.quantile(null, quantile, axis=0)
+    below = np.flatnonzero(~(lam > limit))
+    count = int(below[0]) if below.size else int(k)
+    return {"n_components": count, "n_permutations": int(n_permutations), "quantile": float(quantile),
+            "seed": int(seed), "null_eigenvalues": [float(v) for v in limit]}
+
+
+def fixed_size(X, size: int, repeats: int = 20, *, standardize: bool = True,
+               thresholds: Sequence[float] = (0.8,), seed: int = 0) -> dict:
+    """Threshold counts and elbow on ``repeats`` random subsets of ``size`` rows of ``X``.
+
+    Each subset is drawn without replacement (seeded) and analysed exactly
+    like a whole group (:func:`spectrum`: its own constant columns dropped,
+    its own standardization). Groups of any n then compare at the same n.
+    Returns ``{"size", "repeats", "seed", "reason", "n_components":
+    {threshold: {"mean", "std", "min", "max"}}, "elbow": {...},
+    "sample_limited": {threshold: mean >= (size - 1) / 2}}``; the summaries
+    are None, with the reason, when X has fewer than ``size`` rows.
+    """
+    X = _as_matrix(X)
+    n = X.shape[0]
+    if size < 3:
+        raise ValueError(f"fixed subsample size must be >= 3, got {size}")
+    if repeats < 1:
+        raise ValueError("repeats must be >= 1")
+    keys = [threshold_key(t) for t in thresholds]
+    out = {"size": int(size), "repeats": int(repeats), "seed": int(seed), "reason": None,
+           "n_components": {k: None for k in keys}, "elbow": None, "sample_limited": {k: None for k in keys}}
+    if n < size:
+        out["reason"] = f"group has {n} structures, fewer than the fixed size {size}"
+        return out
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xF5]))
+    counts = {k: [] for k in keys}
+    elbows = []
+    for _ in range(repeats):
+        rows = np.sort(rng.choice(n, size, replace=False))
+        s = spectrum(X[rows], standardize=standardize, thresholds=thresholds, n_scores=0)
+        for k in keys:
+            counts[k].append(s.n_components[k])
+        elbows.append(s.elbow)
+    out["n_components"] = {k: _spread(v) for k, v in counts.items()}
+    out["elbow"] = _spread(elbows)
+    out["sample_limited"] = {k: None if v is None else bool(v["mean"] >= (size - 1) / 2)
+                             for k, v in out["n_components"].items()}
+    return out
+
+
+def _spread(values) -> dict | None:
+    """Mean, sample standard deviation, min and max of the non-None values."""
+    v = np.array([x for x in values if x is not None], dtype=float)
+    if v.size == 0:
+        return None
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+            "min": float(v.min()), "max": float(v.max())}
 
 
 def scores(X, n: int = 2, standardize: bool = True, **kwargs) -> np.ndarray:

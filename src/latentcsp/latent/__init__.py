@@ -16,8 +16,9 @@ Entry points::
 * :class:`Autoencoder` - sklearn-style estimator (``fit``, ``transform``,
   ``inverse_transform``, ``score`` = reconstruction MSE, ``sample`` for a VAE,
   ``save``/``load`` as npz).
-* :func:`width_sweep`, :func:`effective_dimension`, :func:`knee_report` -
-  held-out error per width for AE and PCA, and the knee.
+* :func:`width_sweep`, :func:`effective_dimension`, :func:`knee_report`,
+  :func:`resolution` - held-out error per width for AE and PCA, the knee, and
+  whether the sweep resolves a dimension at all.
 * :func:`sample_and_score`, :func:`realism` - sampling, decoding, realism.
 * :func:`run_group` - all of it for one group, JSON-ready.
 """
@@ -25,7 +26,7 @@ Entry points::
 from .autoencoder import Autoencoder
 from .group import DEFAULT_CONFIG, merge_config, run_group
 from .sampling import fit_latent_density, pca_gaussian_samples, realism, sample_and_score, sample_latent
-from .sweep import effective_dimension, fold_indices, knee_report, summarize_sweep, width_sweep
+from .sweep import effective_dimension, fold_indices, knee_report, resolution, summarize_sweep, width_sweep
 
 __all__ = [
     "Autoencoder",
@@ -37,6 +38,7 @@ __all__ = [
     "merge_config",
     "pca_gaussian_samples",
     "realism",
+    "resolution",
     "run_group",
     "sample_and_score",
     "sample_latent",

@@ -3,11 +3,16 @@
 A group is a set of structures of one landscape (an energy window and a space
 group, or all of them) with their descriptor matrix. :func:`run_group` does:
 
-1. the width sweep (autoencoder and PCA, k folds) and the effective dimension;
+1. the width sweep (autoencoder and PCA, k folds), its knee and whether the
+   sweep resolves a dimension at all (:func:`.sweep.resolution`: held-out
+   R² >= ``knee.min_r2`` and a gain over the mean predictor larger than its
+   fold spread). ``effective_dimension`` (and ``effective_dimension_pca``) is
+   the knee where resolved and None otherwise; ``resolution`` says why, and
+   ``knee_width`` keeps the knee either way;
 2. the final models on all structures: an autoencoder, a VAE and PCA at the
-   effective width (``final_width`` = max(1, effective dimension); the
-   effective dimension is 0 when no width beats predicting the mean), and an
-   autoencoder and PCA at width 2 for the maps;
+   knee (``final_width`` = max(1, knee_width); the knee is 0 when no width
+   beats predicting the mean), and an autoencoder and PCA at width 2 for the
+   maps;
 3. neighbourhood preservation of the AE and PCA maps (and of the descriptor
    space itself, as the reference) against the descriptor space, PDD/EMD
    crystal similarity (when structures or a PDD distance matrix are given),
@@ -40,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from .autoencoder import Autoencoder
 from .sampling import pca_gaussian_samples, realism, sample_and_score
-from .sweep import DEFAULT_MIN_GAIN, DEFAULT_TOL, knee_report, summarize_sweep, width_sweep
+from .sweep import DEFAULT_MIN_GAIN, DEFAULT_MIN_R2, DEFAULT_TOL, knee_report, summarize_sweep, width_sweep
 
 __all__ = ["DEFAULT_CONFIG", "run_group", "merge_config"]
 
@@ -54,7 +59,7 @@ DEFAULT_CONFIG: dict = {
     "seed": 0,
     "n_threads": 1,             # torch and BLAS threads for this job
     "min_structures": 10,       # smaller groups are reported as skipped
-    "knee": {"method": "plateau", "tol": DEFAULT_TOL, "min_gain": DEFAULT_MIN_GAIN},
+    "knee": {"method": "plateau", "tol": DEFAULT_TOL, "min_gain": DEFAULT_MIN_GAIN, "min_r2": DEFAULT_MIN_R2},
     "map_width": 2,             # extra AE/PCA fit for 2-d maps
     "autoencoder": {
         "hidden": [128, 64],
@@ -191,14 +196,19 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances) -> dict:
     sweep = width_sweep(X, cfg["widths"], max_width=int(cfg["max_width"]), n_folds=int(cfg["n_folds"]),
                         seed=seed, **ae_sweep_params)
     timings["sweep"] = time.perf_counter() - t
-    knee = knee_report(sweep, tol=float(cfg["knee"]["tol"]), min_gain=float(cfg["knee"]["min_gain"]))
-    d_knee = int(knee["autoencoder"][cfg["knee"]["method"]])
+    kc = cfg["knee"]
+    knee = knee_report(sweep, tol=float(kc["tol"]), min_gain=float(kc["min_gain"]), min_r2=float(kc["min_r2"]))
+    d_knee = int(knee["autoencoder"][kc["method"]])
     d_eff = max(1, d_knee)  # 0 = nothing learnable; the final models still need a width
     results["sweep_summary"] = summarize_sweep(sweep).to_dict(orient="list")
     results["knee"] = knee
-    results["effective_dimension"] = d_knee
+    for suffix, curve, width in (("", "autoencoder", d_knee), ("_pca", "pca", int(knee["pca"][kc["method"]]))):
+        res = knee[curve]["resolution"]
+        results[f"knee_width{suffix}"] = width
+        results[f"resolution{suffix}"] = res
+        results[f"resolved{suffix}"] = res["resolved"]
+        results[f"effective_dimension{suffix}"] = width if res["resolved"] else None
     results["final_width"] = d_eff
-    results["effective_dimension_pca"] = int(knee["pca"][cfg["knee"]["method"]])
     out["sweep"] = sweep
 
     # 2. final models on all structures

@@ -41,6 +41,23 @@ squared errors per feature in standardized units (see the autoencoder module).
 All methods return 0 when the best width improves on the width-0 error by
 less than ``min_gain`` (2 %) of it: nothing learnable.
 
+Resolved or not (:func:`resolution`). A knee is a dimension only where the
+sweep reconstructs the held-out structures at all. The curve resolves a
+dimension when both hold:
+
+1. the held-out explained variance R² = 1 − e_min / e(0) (e_min: the lowest
+   mean error over widths) is at least ``min_r2`` (default 0.5);
+2. at that best width the curve leaves the mean predictor by more than its
+   fold spread: the mean over folds of e(0)_f − e_f exceeds their standard
+   deviation (equivalently, the paired t statistic exceeds √k, about the
+   one-sided 95 % point for k = 5 folds).
+
+Otherwise the result is "unresolved (R² = …)" with the reason, and no
+effective dimension is reported. ROY's P2₁/c group (20 kJ/mol) with the
+intermolecular descriptors is such a case: its autoencoder explains 6.5 % of
+the held-out variance at its best width, so its knee at width 9 says nothing
+about the landscape.
+
 Synthetic checks (tests/test_latent_sweep.py): a 3-d nonlinear manifold in
 50-d gives a plateau knee of 3 for the autoencoder while PCA needs more
 components, as it should for a curved manifold.
@@ -54,10 +71,12 @@ from threadpoolctl import threadpool_limits
 
 from .autoencoder import Autoencoder, feature_scale
 
-__all__ = ["width_sweep", "summarize_sweep", "effective_dimension", "knee_report", "fold_indices"]
+__all__ = ["width_sweep", "summarize_sweep", "effective_dimension", "knee_report", "fold_indices",
+           "resolution", "describe_resolution"]
 
 DEFAULT_TOL = 0.10
 DEFAULT_MIN_GAIN = 0.02
+DEFAULT_MIN_R2 = 0.5
 
 
 def fold_indices(n: int, n_folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -214,7 +233,45 @@ def effective_dimension(sweep: pd.DataFrame, column: str = "ae_mse", method: str
     raise ValueError(f"unknown method {method!r}: use 'plateau', 'kneedle' or 'one_se'")
 
 
-def knee_report(sweep: pd.DataFrame, tol: float = DEFAULT_TOL, min_gain: float = DEFAULT_MIN_GAIN) -> dict:
+def resolution(sweep: pd.DataFrame, column: str = "ae_mse", min_r2: float = DEFAULT_MIN_R2) -> dict:
+    """Whether the error curve of ``column`` resolves a dimension (the rule in the module docstring).
+
+    Returns ``{"resolved", "r2", "min_r2", "best_width", "gain", "fold_spread",
+    "best_epoch", "reason"}``: ``r2`` the held-out R² at the best width (the
+    width of lowest mean error), ``gain`` the mean over folds of the
+    width-0 error minus the error there and ``fold_spread`` its standard
+    deviation over folds, ``best_epoch`` the median epoch at which the
+    autoencoders of that width stopped improving (None for PCA), ``reason``
+    None when resolved.
+    """
+    widths, mean, _, e0 = _curve(sweep, column)
+    best = int(widths[int(np.argmin(mean))])
+    at = sweep[sweep["width"] == best]
+    gain = (at["null_mse"] - at[column]).to_numpy(dtype=float)
+    spread = float(gain.std(ddof=1)) if gain.size > 1 else float("inf")
+    r2 = float(1.0 - mean.min() / e0) if e0 > 0 else float("nan")
+    epoch = None
+    if column == "ae_mse" and "ae_best_epoch" in at:
+        epoch = float(np.median(at["ae_best_epoch"]))
+    reason = None
+    if not r2 >= min_r2:
+        reason = f"held-out R² = {r2:.3f} < {min_r2:g} at the best width {best}"
+    elif not gain.mean() > spread:
+        reason = (f"gain over the mean predictor {gain.mean():.3g} is within its fold spread {spread:.3g} "
+                  f"at the best width {best}")
+    return {"resolved": reason is None, "r2": r2, "min_r2": float(min_r2), "best_width": best,
+            "gain": float(gain.mean()), "fold_spread": spread, "best_epoch": epoch, "reason": reason}
+
+
+def describe_resolution(res: dict | None) -> str:
+    """'resolved (R² = 0.93)', 'unresolved (R² = 0.065)', or 'not checked' for None."""
+    if not res:
+        return "not checked"
+    return f"{'resolved' if res['resolved'] else 'unresolved'} (R² = {res['r2']:.2g})"
+
+
+def knee_report(sweep: pd.DataFrame, tol: float = DEFAULT_TOL, min_gain: float = DEFAULT_MIN_GAIN,
+                min_r2: float = DEFAULT_MIN_R2) -> dict:
     """Effective dimensions by every method for the autoencoder and PCA curves (JSON-serialisable).
 
     ``plateau_reached`` is True when the last width improves the mean error by
@@ -225,8 +282,8 @@ def knee_report(sweep: pd.DataFrame, tol: float = DEFAULT_TOL, min_gain: float =
     27 216-feature intermolecular vectors, ~230 structures: PCA explains
     under 10 % at width 12; the all-atom vectors ~30 %), or
     the errors of all widths lie within ``se_at_min`` of each other (then
-    ``one_se`` is 1), the knee sits in fold noise and should be reported as
-    not resolved rather than as a dimension.
+    ``one_se`` is 1), the knee sits in fold noise: ``resolution`` (see
+    :func:`resolution`, threshold ``min_r2``) says whether it is a dimension.
     """
     out: dict = {"tol": tol, "min_gain": min_gain}
     for column, name in (("ae_mse", "autoencoder"), ("pca_mse", "pca")):
@@ -245,5 +302,6 @@ def knee_report(sweep: pd.DataFrame, tol: float = DEFAULT_TOL, min_gain: float =
             "min_error": e_min,
             "width_of_min": int(widths[int(np.argmin(mean))]),
             "null_error": e0,
+            "resolution": resolution(sweep, column, min_r2),
         }
     return out

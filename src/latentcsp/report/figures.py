@@ -31,11 +31,14 @@ def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int
     """Seed Figure 4: eigenvalues of every group on one plot (left) and cumulative variance (right).
 
     spectra: group name -> pca.json content.  max_components defaults to a
-    little past the largest 80 % count, at least 30.
+    little past the largest 80 % count and the largest elbow, at least 30; an
+    elbow beyond the plotted range (an explicit ``max_components``) is named in
+    the legend but not marked.
     """
     if max_components is None:
         n80 = [p["n_components"].get("0.8") or 0 for p in spectra.values()]
-        max_components = max(30, int(1.15 * max(n80, default=0)) + 2)
+        elbows = [p["elbow"] or 0 for p in spectra.values()]
+        max_components = max(30, int(1.15 * max(n80, default=0)) + 2, max(elbows, default=0) + 2)
     fig, (ax, cum) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = plt.cm.tab20(np.linspace(0, 1, max(len(spectra), 2)))
     for colour, (group, pca) in zip(colours, spectra.items()):
@@ -47,7 +50,7 @@ def eigenvalue_spectra(spectra: dict[str, dict], title: str, max_components: int
         label = f"{group} (n={pca['n_samples']}, n80={pca['n_components'].get('0.8')}, elbow={pca['elbow']})"
         ax.semilogy(k, np.maximum(ev, 1e-12), marker=".", ms=3, label=label, **style)
         cum.plot(k, np.asarray(pca["cumulative"])[:max_components], **style)
-        if pca["elbow"]:
+        if pca["elbow"] and pca["elbow"] <= len(ev):
             ax.plot(pca["elbow"], ev[pca["elbow"] - 1], "o", mfc="none", ms=8, color=style["color"])
     cum.axhline(0.8, color="grey", ls="--", lw=1)
     cum.text(1, 0.81, "80 %", color="grey", fontsize=8)
@@ -85,7 +88,8 @@ def pc_map(scores: pd.DataFrame, title: str, colour_by: str = "rel_energy"):
 
 
 def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
-    """Each group's dimension estimates (with bootstrap intervals) beside its true DoF."""
+    """Each group's dimension estimates beside its true DoF; the resampling intervals
+    (estimates on half-sized subsets, which need not contain the bar) drawn as black lines."""
     groups = list(dict.fromkeys(table.group))
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(groups) + 3), 4.2))
     x = np.arange(len(groups))
@@ -93,12 +97,12 @@ def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
     width = 0.8 / max(len(names), 1)
     for k, name in enumerate(names):
         vals = table.set_index("group")[name].reindex(groups).astype(float)
-        err = None
+        at = x + (k - len(names) / 2 + 0.5) * width
+        ax.bar(at, vals, width, label=name)
         if f"{name}_lo" in table:
             lo = table.set_index("group")[f"{name}_lo"].reindex(groups).astype(float)
             hi = table.set_index("group")[f"{name}_hi"].reindex(groups).astype(float)
-            err = np.nan_to_num(np.abs(np.array([vals - lo, hi - vals])))
-        ax.bar(x + (k - len(names) / 2 + 0.5) * width, vals, width, yerr=err, capsize=2, label=name)
+            ax.vlines(at, lo, hi, color="black", lw=1)
     dof = table.set_index("group").dof.reindex(groups).astype(float)
     ax.scatter(x, dof, marker="_", s=900, color="black", lw=2.5, zorder=5, label="true DoF (rigid)")
     ax.set_xticks(x, groups, rotation=30, ha="right")
@@ -108,15 +112,25 @@ def dimensions_vs_dof(table: pd.DataFrame, estimators: list[str], title: str):
     return fig
 
 
-def reconstruction_sweep(sweep: pd.DataFrame, dof, effective: int | None, effective_pca: int | None, title: str):
-    """Held-out reconstruction error against bottleneck width, autoencoder and PCA, DoF marked."""
+def reconstruction_sweep(sweep: pd.DataFrame, dof, effective: int | None, effective_pca: int | None, title: str,
+                         resolution: dict | None = None, resolution_pca: dict | None = None):
+    """Held-out reconstruction error against bottleneck width, autoencoder and PCA, DoF marked.
+
+    A knee is drawn only where given (resolved); ``resolution`` and
+    ``resolution_pca`` (:func:`latentcsp.latent.sweep.resolution`) label each
+    curve with its held-out R² and whether it resolves a dimension.
+    """
+    from ..latent.sweep import describe_resolution
+
     fig, ax = plt.subplots(figsize=(5.5, 4))
     if sweep.empty:
         ax.text(0.5, 0.5, title + "\nlatent analysis skipped (group too small)", ha="center", transform=ax.transAxes)
         return fig
     g = sweep.groupby("width")
-    for col, label, colour in (("ae_mse", "autoencoder", "C0"), ("pca_mse", "PCA", "C1")):
+    for col, label, colour, res in (("ae_mse", "autoencoder", "C0", resolution),
+                                    ("pca_mse", "PCA", "C1", resolution_pca)):
         mean, sem = g[col].mean(), g[col].std(ddof=1).fillna(0) / np.sqrt(g.size())
+        label = label if res is None else f"{label}: {describe_resolution(res)}"
         ax.errorbar(mean.index, mean, yerr=sem, marker="o", ms=4, capsize=2, label=label, color=colour)
     ax.axhline(g["null_mse"].mean().mean(), color="grey", ls=":", lw=1, label="mean predictor")
     if dof:

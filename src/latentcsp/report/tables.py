@@ -4,7 +4,9 @@
 * Table 2: true degrees of freedom of a rigid molecule per space group.
 * Table 3: components for 80 % of the variance per group and window, beside
   the DoF, the elbow and every intrinsic-dimension estimate; one block per
-  descriptor set.
+  descriptor set, each followed by the linear measures that say what the
+  counts measure: n, the rank of the centred data, the counts at the fixed
+  subsample size, the noise-null count and the sample-size flag.
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
                "elbow": pca["elbow"]}
         for key, value in pca["n_components"].items():
             row[f"n{round(float(key) * 100):d}"] = value
+        row.update(_linear_measures(pca))
         latent = path.parents[4] / "latent" / m["dset"] / m["window"] / m["group"] / "metrics.json"
         if latent.exists():
-            metrics = json.loads(latent.read_text())
-            row["AE"] = metrics.get("effective_dimension")
-            row["PCA_knee"] = metrics.get("effective_dimension_pca")
+            row.update(_latent_columns(json.loads(latent.read_text())))
         for name, est in ids.get("estimators", {}).items():
             row[name] = est.get("dimension")
             row[f"{name}_lo"], row[f"{name}_hi"] = est.get("ci_low"), est.get("ci_high")
+            row[f"{name}_bias"] = est.get("bias")
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
@@ -62,6 +64,45 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
     table["_w"] = table.window.astype(float)
     table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
     return table.reset_index(drop=True)
+
+
+def _latent_columns(metrics: dict) -> dict:
+    """AE and PCA_knee (the effective dimensions, None unless the sweep resolves one), their
+    held-out R² (``AE_r2``, ``PCA_knee_r2``) and a status text (``AE_status``, ``PCA_knee_status``)."""
+    from ..latent.sweep import describe_resolution
+
+    row = {}
+    for col, suffix in (("AE", ""), ("PCA_knee", "_pca")):
+        res = metrics.get(f"resolution{suffix}")
+        resolved = bool(res and res["resolved"])
+        row[col] = metrics.get(f"effective_dimension{suffix}") if resolved else None
+        row[f"{col}_r2"] = res["r2"] if res else None
+        ok = metrics.get("status") == "ok"
+        row[f"{col}_status"] = describe_resolution(res) if ok else f"skipped: {metrics.get('reason')}"
+    return row
+
+
+def _linear_measures(pca: dict) -> dict:
+    """Table 3's columns from the newer pca.json keys (None where an older file lacks them).
+
+    ``n_pca``: structures in the PCA (after deduplication); per threshold
+    ``n80_limited`` (n80 >= (n_pca - 1) / 2), ``n80_fixed`` and ``n80_fixed_sd``
+    (mean and standard deviation at the fixed size m), ``n80_fixed_limited``
+    (n80_fixed >= (m - 1) / 2); ``elbow_fixed``,
+    ``elbow_fixed_sd``, ``fixed_size`` (m) and ``noise_null`` (components above
+    the parallel-analysis null).
+    """
+    fixed = pca.get("fixed_size") or {}
+    elbow_m = fixed.get("elbow") or {}
+    row = {"n_pca": pca["n_samples"], "fixed_size": fixed.get("size"),
+           "elbow_fixed": elbow_m.get("mean"), "elbow_fixed_sd": elbow_m.get("std"),
+           "noise_null": (pca.get("noise_null") or {}).get("n_components")}
+    for key, flag in (pca.get("sample_limited") or {}).items():
+        name = f"n{round(float(key) * 100):d}"
+        at_m = (fixed.get("n_components") or {}).get(key) or {}
+        row.update({f"{name}_limited": flag, f"{name}_fixed": at_m.get("mean"), f"{name}_fixed_sd": at_m.get("std"),
+                    f"{name}_fixed_limited": (fixed.get("sample_limited") or {}).get(key)})
+    return row
 
 
 def table1(manifests: dict[str, pd.DataFrame], groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -95,35 +136,97 @@ def table2(numbers: list[int]) -> pd.DataFrame:
 
 
 def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
-    """Markdown blocks, one per descriptor set: groups down, landscape x window across."""
+    """Markdown blocks, one per descriptor set: groups down, landscape x window across,
+    then the set's linear measures, one row per group and window."""
     out = []
     for dset, sub in table.groupby("dset", sort=False):
-        pivot = sub.pivot_table(index="group", columns=["landscape", "window"], values=threshold, aggfunc="first")
-        elbow = sub.pivot_table(index="group", columns=["landscape", "window"], values="elbow", aggfunc="first")
-        elbow = elbow.reindex(index=pivot.index, columns=pivot.columns)
-        cells = pd.DataFrame([[_count_cell(a, b) for a, b in zip(rn, re)] for rn, re in zip(pivot.values, elbow.values)],
+        flag = f"{threshold}_limited"
+        sub = sub.assign(**{flag: sub[flag] if flag in sub else False})
+        index, columns = "group", ["landscape", "window"]
+        pivot = sub.pivot_table(index=index, columns=columns, values=threshold, aggfunc="first")
+        elbow, limited = (sub.pivot_table(index=index, columns=columns, values=v, aggfunc="first")
+                          .reindex(index=pivot.index, columns=pivot.columns) for v in ("elbow", flag))
+        cells = pd.DataFrame([[_count_cell(a, b, c) for a, b, c in zip(rn, re, rl)]
+                              for rn, re, rl in zip(pivot.values, elbow.values, limited.values)],
                              index=pivot.index, columns=pivot.columns)
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
         cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
         cells = cells.loc[sorted(cells.index, key=_group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
-                   + cells.reset_index().to_markdown(index=False))
+                   + cells.reset_index().to_markdown(index=False)
+                   + f"\n\n† {threshold} >= (n - 1) / 2 (at m: >= (m - 1) / 2): the count is set by the "
+                   "number of structures, not by the landscape.\n\n" + _linear_markdown(sub, threshold))
     return "\n\n".join(out)
 
 
-def _count_cell(n80, elbow) -> str:
-    """'33 (9)' for n80 = 33 and elbow 9; '—' where the group was not analysed."""
+def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
+    """The linear measures of one descriptor set, one row per landscape, window and group."""
+    sizes = sorted({int(m) for m in sub.get("fixed_size", pd.Series(dtype=float)).dropna()})
+    at = f"m = {sizes[0]}" if len(sizes) == 1 else "m"
+    rows = []
+    for _, r in sub.iterrows():
+        rows.append({
+            "landscape": r.landscape, "window": r.window, "group": r.group, "DoF": _int_cell(r.dof),
+            "n": _int_cell(r.get("n_pca")), "rank": _int_cell(r["rank"]),
+            threshold: _flagged(r[threshold], r.get(f"{threshold}_limited")),
+            f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd"),
+                                                  r.get(f"{threshold}_fixed_limited")),
+            "elbow": _int_cell(r.elbow),
+            f"elbow at {at}": _mean_sd_cell(r.get("elbow_fixed"), r.get("elbow_fixed_sd")),
+            "above noise": _int_cell(r.get("noise_null")),
+        })
+    return (f"Linear measures: n structures after deduplication, the rank of the centred data (at most n - 1), "
+            f"{threshold} and the elbow on random subsets of {at} structures (mean ± sd; — for smaller groups), "
+            "and the components above the noise null (parallel analysis: eigenvalues above the 95th percentile "
+            "of column-permuted data).\n\n" + pd.DataFrame(rows).to_markdown(index=False))
+
+
+def _count_cell(n80, elbow, limited=False) -> str:
+    """'33 (9)' for n80 = 33 and elbow 9, '33† (9)' when n80 >= (n - 1) / 2; '—' where not analysed."""
     if pd.isna(n80):
         return "—"
-    return f"{int(n80)} ({'—' if pd.isna(elbow) else int(elbow)})"
+    return f"{_flagged(n80, limited)} ({_int_cell(elbow)})"
 
 
-def _estimate_cell(value, lo, hi) -> str:
-    """'10.1 [9.0, 11.3]', '10.1' without an interval, '' when not estimated."""
+def _flagged(count, limited) -> str:
+    """'33', or '33†' when the count is sample-limited; '—' when missing."""
+    if count is None or pd.isna(count):
+        return "—"
+    return f"{int(count)}{_dagger(limited)}"
+
+
+def _dagger(limited) -> str:
+    """'†' where a count is flagged as sample-limited."""
+    return "†" if limited is not None and not pd.isna(limited) and bool(limited) else ""
+
+
+def _int_cell(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{int(value)}"
+
+
+def _mean_sd_cell(mean, sd, limited=None) -> str:
+    """'13.2 ± 0.8', '15.2† ± 0.7' when the mean is sample-limited, or '—'."""
+    if mean is None or pd.isna(mean):
+        return "—"
+    return f"{mean:.1f}{_dagger(limited)} ± {0.0 if sd is None or pd.isna(sd) else sd:.1f}"
+
+
+def _latent_cell(value, status) -> str:
+    """The effective dimension where resolved, else the status ('unresolved (R² = 0.065)'); ''
+    where the group has no latent analysis."""
+    if value is not None and not pd.isna(value):
+        return f"{int(value)}"
+    return "" if status is None or pd.isna(status) else str(status)
+
+
+def _estimate_cell(value, lo, hi, bias=np.nan) -> str:
+    """'10.1 [9.0, 11.3] -0.4' (estimate, resampling interval, bias), '10.1' without an
+    interval, '' when not estimated."""
     if pd.isna(value):
         return ""
-    return f"{value:.1f}" + ("" if pd.isna(lo) or pd.isna(hi) else f" [{lo:.1f}, {hi:.1f}]")
+    cell = f"{value:.1f}" + ("" if pd.isna(lo) or pd.isna(hi) else f" [{lo:.1f}, {hi:.1f}]")
+    return cell + ("" if pd.isna(bias) else f" {bias:+.1f}")
 
 
 def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
@@ -135,11 +238,13 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
         show = sub[cols].copy()
         for col in ("AE", "PCA_knee"):
             if col in show:
-                show[col] = show[col].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+                show[col] = [_latent_cell(v, status) for v, status in
+                             zip(sub[col], sub.get(f"{col}_status", pd.Series(None, index=sub.index)))]
         for name in estimators:
             if name in sub:
-                show[name] = [_estimate_cell(v, lo, hi) for v, lo, hi in
-                              zip(sub[name], sub.get(f"{name}_lo", sub[name] * np.nan),
-                                  sub.get(f"{name}_hi", sub[name] * np.nan))]
+                show[name] = [_estimate_cell(*v) for v in
+                              zip(sub[name], *(sub.get(f"{name}_{k}", sub[name] * np.nan) for k in ("lo", "hi", "bias")))]
         out.append(f"### Descriptor set `{dset}`: dimension estimates\n\n" + show.to_markdown(index=False))
-    return "\n\n".join(out)
+    return ("Each estimate is followed by the 95 % interval of the same estimator on random halves of the group "
+            "and its bias (median on the halves minus the full estimate; negative: the estimate still grows with "
+            "the number of structures).\n\n" + "\n\n".join(out))
