@@ -4,16 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentcsp.calibration.curves import Curve, calibrate, combined_d, fit_curves, held_out_errors
+from latentcsp.calibration.curves import COMBINED, Calibration, Curve, trend
 
 
-def _references(law, d_max=10, patterns=4, noise=0.1, seed=0, names=("A",)):
-    """Rows d, pattern, and one raw estimate per name: law[name](d) + Gaussian noise."""
+def _references(law, d_max=10, patterns=4, noise=0.1, seed=0, names=("A",), trend_value=None):
+    """Rows d, pattern, (trend) and one raw estimate per name: law[name](d) + Gaussian noise."""
     rng = np.random.default_rng(seed)
     rows = []
     for d in range(1, d_max + 1):
         for p in range(patterns):
-            row = {"d": d, "pattern": f"d{d}p{p}"}
+            row = {"d": d, "pattern": f"d{d}p{p}{trend_value}"}
+            if trend_value is not None:
+                row["trend"] = trend_value
             for name in names:
                 row[name] = law[name](d) + rng.normal(0, noise)
             rows.append(row)
@@ -22,14 +24,12 @@ def _references(law, d_max=10, patterns=4, noise=0.1, seed=0, names=("A",)):
 
 def test_inversion_recovers_the_dimension_of_a_known_law():
     law = {"A": lambda d: 0.7 * d + 0.5}  # an under-estimating estimator with an offset
-    refs = _references(law)
-    (curve,) = fit_curves(refs, ["A"])
-    errors = held_out_errors(refs, ["A"])
+    cal = Calibration(_references(law), ["A"])
     for true_d in (2.0, 6.3, 9.0):
-        result = calibrate([curve], errors, {"A": law["A"](true_d)}, {}, "A")
+        result = cal.calibrate({"A": law["A"](true_d)}, {}, None, "A")
         assert result.resolved and result.value == pytest.approx(true_d, abs=0.25)
         assert result.low <= true_d <= result.high
-    assert np.nanmax(np.abs(errors.A)) < 0.6  # held-out: 0.1 noise / slope 0.7, a few sigma at most
+    assert np.nanmax(np.abs(cal.held_out_errors().A)) < 0.6  # 0.1 noise / slope 0.7: a few sigma at most
 
 
 def test_curve_is_monotone_even_when_the_means_are_not():
@@ -41,38 +41,52 @@ def test_curve_is_monotone_even_when_the_means_are_not():
 
 
 def test_flat_curve_is_unresolved():
-    refs = _references({"A": lambda d: 5.0}, noise=0.3)
-    curves = fit_curves(refs, ["A"])
-    result = calibrate(curves, held_out_errors(refs, ["A"]), {"A": 5.0}, {}, "A")
+    cal = Calibration(_references({"A": lambda d: 5.0}, noise=0.3), ["A"])
+    result = cal.calibrate({"A": 5.0}, {}, None, "A")
     assert not result.resolved and "wider than" in result.reason
 
 
 def test_raw_value_outside_the_calibrated_range_is_unresolved():
-    refs = _references({"A": lambda d: d})
-    result = calibrate(fit_curves(refs, ["A"]), held_out_errors(refs, ["A"]), {"A": 25.0}, {}, "A")
+    cal = Calibration(_references({"A": lambda d: d}), ["A"])
+    result = cal.calibrate({"A": 25.0}, {}, None, "A")
     assert not result.resolved and result.value is None and "outside the calibrated range" in result.reason
 
 
 def test_resampling_interval_widens_the_calibrated_interval():
-    refs = _references({"A": lambda d: d})
-    curves, errors = fit_curves(refs, ["A"]), held_out_errors(refs, ["A"])
-    narrow = calibrate(curves, errors, {"A": 5.0}, {}, "A", max_width=20)
-    wide = calibrate(curves, errors, {"A": 5.0}, {"A": (3.0, 7.0)}, "A", max_width=20)
+    cal = Calibration(_references({"A": lambda d: d}), ["A"], max_width=20)
+    narrow = cal.calibrate({"A": 5.0}, {}, None, "A")
+    wide = cal.calibrate({"A": 5.0}, {"A": (3.0, 7.0)}, None, "A")
     assert wide.high - wide.low > narrow.high - narrow.low + 3.0
 
 
 def test_interval_never_goes_below_zero():
-    refs = _references({"A": lambda d: d}, noise=1.0)
-    result = calibrate(fit_curves(refs, ["A"]), held_out_errors(refs, ["A"]), {"A": 1.0}, {"A": (0.0, 3.0)}, "A",
-                       max_width=50)
-    assert result.low >= 0.0
+    cal = Calibration(_references({"A": lambda d: d}, noise=1.0), ["A"], max_width=50)
+    assert cal.calibrate({"A": 1.0}, {"A": (0.0, 3.0)}, None, "A").low >= 0.0
 
 
-def test_combined_uses_the_sharper_estimator():
-    law = {"sharp": lambda d: 1.2 * d, "blunt": lambda d: 0.2 * d + 3}
-    refs = _references(law, names=("sharp", "blunt"), noise=0.15, seed=3)
-    curves = fit_curves(refs, ["sharp", "blunt"])
-    raw = {"sharp": law["sharp"](7.0), "blunt": law["blunt"](7.0) + 0.3}  # blunt is off by 1.5 dimensions
-    assert combined_d(curves, raw) == pytest.approx(7.0, abs=0.4)
-    errors = held_out_errors(refs, ["sharp", "blunt"])
-    assert np.nanmean(np.abs(errors.combined)) < np.nanmean(np.abs(errors.blunt))
+def test_combined_is_the_mean_of_the_estimators():
+    law = {"A": lambda d: 1.2 * d, "B": lambda d: 0.6 * d + 3}
+    cal = Calibration(_references(law, names=("A", "B"), noise=0.05, seed=3), ["A", "B"])
+    raw = {"A": law["A"](7.0), "B": law["B"](5.0)}  # the two disagree by two dimensions
+    a, b = (cal.calibrate(raw, {}, None, name).value for name in ("A", "B"))
+    assert a == pytest.approx(7.0, abs=0.2) and b == pytest.approx(5.0, abs=0.2)
+    assert cal.calibrate(raw, {}, None, COMBINED).value == pytest.approx((a + b) / 2, abs=1e-9)
+
+
+def test_references_with_the_groups_trend_decide():
+    """Two sampling geometries: one over-estimates (rising trend), one under-estimates
+    (falling trend); a group is calibrated with the curve of the geometry it resembles."""
+    wide = _references({"A": lambda d: 1.5 * d}, trend_value=0.2, seed=1)
+    local = _references({"A": lambda d: 0.7 * d}, trend_value=-0.2, seed=2)
+    cal = Calibration(pd.concat([wide, local]), ["A"], bandwidth=0.05)
+    assert cal.calibrate({"A": 1.5 * 6}, {}, 0.2, "A").value == pytest.approx(6.0, abs=0.3)
+    assert cal.calibrate({"A": 0.7 * 6}, {}, -0.2, "A").value == pytest.approx(6.0, abs=0.3)
+    pooled = Calibration(pd.concat([wide, local]), ["A"], bandwidth=1e9)
+    assert abs(pooled.calibrate({"A": 1.5 * 6}, {}, 0.2, "A").value - 6.0) > 1.5  # the mixture misleads
+    assert np.nanmean(np.abs(cal.held_out_errors().A)) < 0.3
+
+
+def test_trend_of_gride_scales():
+    assert trend([4.0, 4.5, 5.0, 5.5, 6.0, 9.0]) == pytest.approx(0.5)  # up to n1 = 16
+    assert trend([6.0, 5.0, 3.0]) == pytest.approx(-0.5)  # the largest available
+    assert trend([5.0]) is None and trend(None) is None

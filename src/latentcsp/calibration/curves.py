@@ -2,21 +2,32 @@
 
 The references of one group are a table with one row per reference ensemble: its true
 dimension ``d``, a ``pattern`` label (the subset of DoF it varies; ensembles that vary
-the same subset share it) and one column per raw estimate. For an estimator e:
+the same subset share it), its multiscale ``trend`` (below) and one column per raw
+estimate. For an estimator e:
 
 * the curve mu_e(d) is the mean raw estimate of the references at d, made
   non-decreasing in d (isotonic regression), and sigma_e(d) their standard deviation;
 * the calibrated dimension of a raw value r is where mu_e crosses r (linear in d
   between integers), or ``None`` with the reason when r lies outside
-  [mu_e(1), mu_e(d_max)] by more than the spread there, or where the curve is flat;
-* the *combined* dimension inverts every estimator at once: the d minimising
-  sum_e ((r_e - mu_e(d)) / sigma_e(d))^2.
+  [mu_e(1), mu_e(d_max)] by more than twice the spread there;
+* the *combined* dimension is the mean of the estimators' calibrated dimensions.
 
-Each calibrated value's interval is measured, not assumed: every reference ensemble is
-calibrated with curves built without its pattern (leave one DoF subset out), and the
-spread of those errors near the estimate (their ``coverage`` quantile of the absolute
-error) is added in quadrature to the resampling spread of the data's raw estimate carried
-through the curve. A value is *resolved* when that interval is at most ``max_width`` wide.
+Why the trend: the same raw estimate means different dimensions for different sampling
+geometries. Sampled over wide ranges, a landscape's manifold curves within the
+nearest-neighbour scale and estimates come out too high; sampled locally, some
+directions are much shorter than others and estimates come out too low. The two show
+opposite multiscale trends, GRIDE's estimate rising (curvature) or falling
+(anisotropy, edges) with the neighbour rank: ``trend`` = (d at the largest scale -
+d at the smallest) / d at the smallest. Each reference counts with the weight
+exp(-(trend_ref - trend) ** 2 / (2 bandwidth ** 2)), so references that look like the
+group dominate its curves.
+
+Each calibrated value's interval is measured, not assumed: every reference is
+calibrated with curves built without its pattern (leave one DoF subset out, weighted
+by its own trend), and the ``coverage`` quantile of the absolute errors of references
+near the estimate is added in quadrature to the resampling spread of the group's raw
+estimate carried through the curve. A value is *resolved* when that interval is at
+most ``max_width`` wide.
 """
 
 from __future__ import annotations
@@ -29,6 +40,17 @@ from sklearn.isotonic import IsotonicRegression
 
 GRID_STEP = 0.01
 MIN_SPREAD = 0.05  # floor of sigma_e(d): identical references must not give infinite weight
+COMBINED = "combined"
+
+
+def trend(scale_dimensions, top: int = 4) -> float | None:
+    """Relative change of GRIDE's estimate from its smallest neighbour scale to scale
+    ``top`` (n1 = 2**top, 16) or the largest available: positive when the estimate rises
+    with the scale. ``scale_dimensions``: GRIDE's estimates at n1 = 1, 2, 4, ..."""
+    d = [x for x in (scale_dimensions or [])[: top + 1] if x is not None and np.isfinite(x)]
+    if len(d) < 2 or d[0] <= 0:
+        return None
+    return float((d[-1] - d[0]) / d[0])
 
 
 @dataclass
@@ -39,89 +61,46 @@ class Curve:
     d: np.ndarray
     mean: np.ndarray
     spread: np.ndarray
-    count: np.ndarray
+    weight: np.ndarray
 
     @classmethod
-    def fit(cls, name: str, d: np.ndarray, raw: np.ndarray) -> "Curve | None":
-        ok = np.isfinite(raw)
-        d, raw = np.asarray(d)[ok], np.asarray(raw, dtype=float)[ok]
+    def fit(cls, name: str, d: np.ndarray, raw: np.ndarray, weight: np.ndarray | None = None) -> "Curve | None":
+        """The curve of references with true dimensions ``d`` and raw estimates ``raw``,
+        each counted with ``weight`` (default 1); None with fewer than two levels of d."""
+        raw = np.asarray(raw, dtype=float)
+        weight = np.ones(len(raw)) if weight is None else np.asarray(weight, dtype=float)
+        ok = np.isfinite(raw) & (weight > 1e-3)
+        d, raw, weight = np.asarray(d)[ok], raw[ok], weight[ok]
         levels = np.unique(d)
         if len(levels) < 2:
             return None
-        mean = np.array([raw[d == k].mean() for k in levels])
-        spread = np.array([raw[d == k].std(ddof=1) if (d == k).sum() > 1 else np.nan for k in levels])
-        spread = np.fmax(np.nan_to_num(spread, nan=np.nanmax(spread) if np.isfinite(spread).any() else MIN_SPREAD),
-                         MIN_SPREAD)
-        count = np.array([(d == k).sum() for k in levels])
-        mean = IsotonicRegression().fit(levels, mean, sample_weight=count).predict(levels)
-        return cls(name, levels.astype(float), mean, spread, count)
+        mean, spread, total = (np.empty(len(levels)) for _ in range(3))
+        for k, level in enumerate(levels):
+            r, w = raw[d == level], weight[d == level]
+            mean[k] = np.average(r, weights=w)
+            spread[k] = np.sqrt(np.average((r - mean[k]) ** 2, weights=w) * len(r) / (len(r) - 1)) if len(r) > 1 \
+                else np.nan
+            total[k] = w.sum()
+        fill = np.nanmax(spread) if np.isfinite(spread).any() else MIN_SPREAD
+        spread = np.fmax(np.nan_to_num(spread, nan=fill), MIN_SPREAD)
+        mean = IsotonicRegression().fit(levels, mean, sample_weight=total).predict(levels)
+        return cls(name, levels.astype(float), mean, spread, total)
 
-    def at(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.interp(grid, self.d, self.mean), np.interp(grid, self.d, self.spread)
+    def at(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """mu and sigma at (fractional) dimensions ``d``."""
+        return np.interp(d, self.d, self.mean), np.interp(d, self.d, self.spread)
 
-    def grid(self) -> np.ndarray:
-        return np.arange(self.d[0], self.d[-1] + GRID_STEP / 2, GRID_STEP)
-
-    def invert(self, raw: float) -> tuple[float | None, str | None]:
+    def invert(self, raw: float | None) -> tuple[float | None, str | None]:
         """The d where the curve reaches ``raw``, or None and why."""
         if raw is None or not np.isfinite(raw):
             return None, "no raw estimate"
         lo, hi = self.mean[0] - 2 * self.spread[0], self.mean[-1] + 2 * self.spread[-1]
         if not lo <= raw <= hi:
-            return None, (f"raw estimate {raw:.2f} outside the calibrated range {self.mean[0]:.2f}-"
+            return None, (f"raw {self.name} {raw:.2f} outside the calibrated range {self.mean[0]:.2f}-"
                           f"{self.mean[-1]:.2f} (d = {self.d[0]:g}-{self.d[-1]:g})")
-        grid = self.grid()
-        mu, _ = self.at(grid)
-        close = np.flatnonzero(np.abs(mu - raw) <= np.abs(mu - raw).min() + 1e-9)
-        return float(grid[close].mean()), None
-
-
-def combined_d(curves: list[Curve], raw: dict[str, float]) -> float | None:
-    """The d minimising sum_e ((r_e - mu_e(d)) / sigma_e(d))^2 over the estimators with a value."""
-    use = [c for c in curves if raw.get(c.name) is not None and np.isfinite(raw[c.name])]
-    if not use:
-        return None
-    grid = use[0].grid()
-    chi2 = np.zeros_like(grid)
-    for c in use:
-        mu, sd = c.at(grid)
-        chi2 += ((raw[c.name] - mu) / sd) ** 2
-    return float(grid[int(np.argmin(chi2))])
-
-
-def fit_curves(refs: pd.DataFrame, estimators: list[str]) -> list[Curve]:
-    return [c for c in (Curve.fit(e, refs.d.to_numpy(), refs[e].to_numpy(dtype=float)) for e in estimators
-                        if e in refs) if c is not None]
-
-
-def held_out_errors(refs: pd.DataFrame, estimators: list[str]) -> pd.DataFrame:
-    """Calibrated minus true d of every reference, from curves fit without its pattern:
-    columns d, pattern and one per estimator and ``combined`` (NaN where not calibrated)."""
-    rows = []
-    for pattern, test in refs.groupby("pattern", sort=False):
-        curves = fit_curves(refs[refs.pattern != pattern], estimators)
-        by_name = {c.name: c for c in curves}
-        for _, r in test.iterrows():
-            raw = {e: r[e] for e in estimators if e in r}
-            row = {"d": r.d, "pattern": pattern}
-            for e in estimators:
-                cal = by_name[e].invert(raw[e])[0] if e in by_name else None
-                row[e] = np.nan if cal is None else cal - r.d
-            comb = combined_d(curves, raw)
-            row["combined"] = np.nan if comb is None else comb - r.d
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def error_scale(errors: pd.DataFrame, name: str, d: float, coverage: float = 0.9, window: float = 1.5) -> float | None:
-    """The ``coverage`` quantile of |held-out error| of ``name`` among references with true d
-    within ``window`` of ``d`` (all references when fewer than 5 are that close)."""
-    e = errors[[name, "d"]].dropna()
-    if e.empty:
-        return None
-    near = e[np.abs(e.d - d) <= window]
-    use = near if len(near) >= 5 else e
-    return float(np.quantile(np.abs(use[name]), coverage))
+        grid = np.arange(self.d[0], self.d[-1] + GRID_STEP / 2, GRID_STEP)
+        gap = np.abs(self.at(grid)[0] - raw)
+        return float(grid[gap <= gap.min() + 1e-9].mean()), None
 
 
 @dataclass
@@ -139,47 +118,92 @@ class Calibrated:
                 "resolved": self.resolved, "reason": self.reason}
 
 
-def calibrate(curves: list[Curve], errors: pd.DataFrame, raw: dict[str, float],
-              raw_interval: dict[str, tuple[float | None, float | None]], name: str,
-              coverage: float = 0.9, max_width: float = 3.0) -> Calibrated:
-    """The calibrated dimension of estimator ``name`` (or ``combined``) for one group.
+class Calibration:
+    """The calibration of one group from its reference table (see the module docstring).
 
-    ``raw``: the group's raw estimates; ``raw_interval``: their resampling intervals,
-    carried through the curve and added in quadrature to the held-out calibration error.
+    ``refs``: columns ``d``, ``pattern``, ``trend`` (optional) and one per estimator.
     """
-    by_name = {c.name: c for c in curves}
-    if name == "combined":
-        value = combined_d(curves, raw)
-        reason = None if value is not None else "no estimator has a calibration curve and a raw value"
-        if value is not None:
-            lows = {e: (raw_interval.get(e) or (None, None))[0] for e in raw}
-            highs = {e: (raw_interval.get(e) or (None, None))[1] for e in raw}
-            shifted = [combined_d(curves, {**raw, **{e: v for e, v in side.items() if v is not None}})
-                       for side in (lows, highs)]
-            resample = _half_width(value, shifted)
-    else:
-        if name not in by_name:
-            return Calibrated(None, None, None, False, f"{name}: no calibration curve (too few references)")
-        value, reason = by_name[name].invert(raw.get(name))
-        if value is not None:
-            lo, hi = raw_interval.get(name) or (None, None)
-            shifted = [by_name[name].invert(v)[0] if v is not None else None for v in (lo, hi)]
-            resample = _half_width(value, shifted)
-    if value is None:
-        return Calibrated(None, None, None, False, reason)
-    scale = error_scale(errors, name, value, coverage)
-    if scale is None:
-        return Calibrated(value, None, None, False, "no held-out calibration error")
-    half = float(np.hypot(scale, resample))
-    low, high = max(value - half, 0.0), value + half
-    if high - low > max_width:
-        return Calibrated(value, low, high, False,
-                          f"interval {low:.1f}-{high:.1f} wider than {max_width:g}: the curve is too flat "
-                          f"or the references too spread at this size")
-    return Calibrated(value, low, high, True, None)
 
+    def __init__(self, refs: pd.DataFrame, estimators: list[str], bandwidth: float = 0.1,
+                 coverage: float = 0.9, max_width: float = 3.0):
+        self.refs = refs.reset_index(drop=True)
+        self.estimators = [e for e in estimators if e in refs]
+        self.bandwidth, self.coverage, self.max_width = bandwidth, coverage, max_width
+        self._errors: pd.DataFrame | None = None
 
-def _half_width(value: float, shifted: list[float | None]) -> float:
-    """Half the spread of ``value`` under the raw interval's ends (0 when unknown)."""
-    ends = [abs(s - value) for s in shifted if s is not None]
-    return max(ends) if ends else 0.0
+    def weights(self, trend: float | None, rows: pd.DataFrame | None = None) -> np.ndarray:
+        rows = self.refs if rows is None else rows
+        if trend is None or not np.isfinite(trend) or "trend" not in rows:
+            return np.ones(len(rows))
+        return np.exp(-0.5 * ((rows.trend.to_numpy(dtype=float) - trend) / self.bandwidth) ** 2)
+
+    def curves(self, trend: float | None = None, without: str | None = None) -> dict[str, Curve]:
+        """Curves weighted for ``trend``, leaving out the references of pattern ``without``."""
+        rows = self.refs if without is None else self.refs[self.refs.pattern != without]
+        w = self.weights(trend, rows)
+        fitted = {e: Curve.fit(e, rows.d.to_numpy(), rows[e].to_numpy(dtype=float), w) for e in self.estimators}
+        return {e: c for e, c in fitted.items() if c is not None}
+
+    @staticmethod
+    def point(curves: dict[str, Curve], raw: dict[str, float | None], name: str) -> tuple[float | None, str | None]:
+        """Calibrated value of estimator ``name`` or of the combination, and why not."""
+        if name != COMBINED:
+            if name not in curves:
+                return None, f"{name}: no calibration curve (too few references)"
+            return curves[name].invert(raw.get(name))
+        values = [curves[e].invert(raw.get(e))[0] for e in curves]
+        values = [v for v in values if v is not None]
+        if not values:
+            return None, "no estimator's raw value lies within its calibrated range"
+        return float(np.mean(values)), None
+
+    def held_out_errors(self) -> pd.DataFrame:
+        """Calibrated minus true d of every reference, from curves without its pattern:
+        columns d, pattern, one per estimator and ``combined`` (NaN where not calibrated)."""
+        if self._errors is None:
+            rows = []
+            for _, r in self.refs.iterrows():
+                curves = self.curves(r.get("trend"), without=r.pattern)
+                raw = {e: r[e] for e in self.estimators}
+                row = {"d": r.d, "pattern": r.pattern}
+                for name in [*self.estimators, COMBINED]:
+                    v = self.point(curves, raw, name)[0]
+                    row[name] = np.nan if v is None else v - r.d
+                rows.append(row)
+            self._errors = pd.DataFrame(rows, columns=["d", "pattern", *self.estimators, COMBINED])
+        return self._errors
+
+    def error_scale(self, name: str, d: float, window: float = 1.5) -> float | None:
+        """The ``coverage`` quantile of |held-out error| of ``name`` among references with
+        true d within ``window`` of ``d`` (all references when fewer than 5 are that close)."""
+        e = self.held_out_errors()[[name, "d"]].dropna()
+        if e.empty:
+            return None
+        near = e[np.abs(e.d - d) <= window]
+        use = near if len(near) >= 5 else e
+        return float(np.quantile(np.abs(use[name]), self.coverage))
+
+    def calibrate(self, raw: dict[str, float | None], intervals: dict[str, tuple], trend: float | None,
+                  name: str) -> Calibrated:
+        """The calibrated dimension of estimator ``name`` (or ``combined``) for a group with raw
+        estimates ``raw``, resampling intervals ``intervals`` and multiscale trend ``trend``."""
+        curves = self.curves(trend)
+        value, reason = self.point(curves, raw, name)
+        if value is None:
+            return Calibrated(None, None, None, False, reason)
+        ends = []
+        for side in (0, 1):
+            shifted = {e: (intervals.get(e) or (None, None))[side] for e in raw}
+            v = self.point(curves, {**raw, **{e: x for e, x in shifted.items() if x is not None}}, name)[0]
+            if v is not None:
+                ends.append(abs(v - value))
+        scale = self.error_scale(name, value)
+        if scale is None:
+            return Calibrated(value, None, None, False, "no held-out calibration error")
+        half = float(np.hypot(scale, max(ends, default=0.0)))
+        low, high = max(value - half, 0.0), value + half
+        if high - low > self.max_width:
+            return Calibrated(value, low, high, False,
+                              f"interval {low:.1f}-{high:.1f} wider than {self.max_width:g}: the references "
+                              f"at this size disagree too much or the curve is too flat")
+        return Calibrated(value, low, high, True, None)

@@ -37,9 +37,6 @@ from ..synth.model import CrystalModel
 from . import curves
 from .references import LadderDesign, as_structures, base_packing, reference_molecule
 
-COMBINED = "combined"
-
-
 @dataclass
 class CalibrationConfig:
     """The ``calibration:`` config section (documented in config/README.md)."""
@@ -48,6 +45,7 @@ class CalibrationConfig:
     schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
     coverage: float = 0.9
     max_width: float = 3.0
+    bandwidth: float = 0.05
     seed: int = 0
 
     @classmethod
@@ -69,6 +67,7 @@ class Group:
     dof: dict
     estimates: dict = field(default_factory=dict)
     intervals: dict = field(default_factory=dict)
+    trend: float | None = None
 
     @classmethod
     def read(cls, folder: Path) -> "Group":
@@ -80,7 +79,9 @@ class Group:
             std = (e.get("boot") or {}).get("std")
             if e.get("dimension") is not None and std is not None:
                 ival[name] = (max(e["dimension"] - 1.96 * std, 0.0), e["dimension"] + 1.96 * std)
-        return cls(folder.parent.name, folder.name, int(pca["dedup"]["n_kept"]), pca["dof"], est, ival)
+        scales = ids.get("estimators", {}).get("GRIDE", {}).get("scales", {}).get("dimension")
+        return cls(folder.parent.name, folder.name, int(pca["dedup"]["n_kept"]), pca["dof"], est, ival,
+                   curves.trend(scales))
 
     def spacegroup(self) -> tuple[int | None, str | None]:
         """The space-group number the references are made in, or None and why not."""
@@ -101,7 +102,9 @@ def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) 
     kept = dedup(Xn, acfg.dedup_tol, distance="rms").kept
     result = estimate(Xn[kept], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
                       seed=seed, standardize=acfg.standardize, pointwise=False)
-    return {name: e["dimension"] for name, e in result["estimators"].items()}
+    out = {name: e["dimension"] for name, e in result["estimators"].items()}
+    out["trend"] = curves.trend(result["estimators"].get("GRIDE", {}).get("scales", {}).get("dimension"))
+    return out
 
 
 def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Group], dset: DescriptorSet,
@@ -134,17 +137,17 @@ def summarise(group: Group, refs: pd.DataFrame, estimators: list[str], ccfg: Cal
               torsions: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """(dimensions.csv row, curve rows, held-out error rows) of one (window, group)."""
     row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
-           "torsions": torsions, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
-    fitted = curves.fit_curves(refs, estimators)
-    errors = curves.held_out_errors(refs, estimators)
-    for name in [COMBINED, *estimators]:
-        result = curves.calibrate(fitted, errors, group.estimates, group.intervals, name, ccfg.coverage,
-                                  ccfg.max_width)
-        prefix = "" if name == COMBINED else f"{name}_"
+           "torsions": torsions, "trend": group.trend, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
+    cal = curves.Calibration(refs, estimators, ccfg.bandwidth, ccfg.coverage, ccfg.max_width)
+    for name in [curves.COMBINED, *estimators]:
+        result = cal.calibrate(group.estimates, group.intervals, group.trend, name)
+        prefix = "" if name == curves.COMBINED else f"{name}_"
         row.update({f"{prefix}{k}": v for k, v in result.to_dict().items()})
     curve_rows = pd.DataFrame([{"window": group.window, "group": group.group, "estimator": c.name, "d": d,
-                                "mean": m, "spread": s, "count": n}
-                               for c in fitted for d, m, s, n in zip(c.d, c.mean, c.spread, c.count)])
+                                "mean": m, "spread": s, "weight": w}
+                               for c in cal.curves(group.trend).values()
+                               for d, m, s, w in zip(c.d, c.mean, c.spread, c.weight)])
+    errors = cal.held_out_errors().copy()
     errors.insert(0, "group", group.group)
     errors.insert(0, "window", group.window)
     return row, curve_rows, errors
@@ -153,8 +156,8 @@ def summarise(group: Group, refs: pd.DataFrame, estimators: list[str], ccfg: Cal
 def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: int) -> dict:
     row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
            "torsions": torsions, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
-    for name in [COMBINED, *estimators]:
-        prefix = "" if name == COMBINED else f"{name}_"
+    for name in [curves.COMBINED, *estimators]:
+        prefix = "" if name == curves.COMBINED else f"{name}_"
         row.update({f"{prefix}{k}": v for k, v in curves.Calibrated(None, None, None, False, reason).to_dict().items()})
     return row
 
