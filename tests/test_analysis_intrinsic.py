@@ -286,3 +286,28 @@ def test_too_few_columns_and_bad_arguments():
         estimate(Y, params={"Magic": {}})
     with pytest.raises(ValueError):
         estimate(Y, pointwise=("TwoNN",))
+
+
+def test_estimates_do_not_change_when_features_outnumber_structures():
+    """With more descriptor columns than structures the estimators run on distance-preserving
+    coordinates (n of them): the same numbers as on the columns themselves."""
+    from latentcsp.analysis import intrinsic
+
+    rng = np.random.default_rng(5)
+    t = rng.random((60, 3))
+    X = np.tanh(t @ rng.normal(size=(3, 400)))
+    Z = intrinsic.preprocess(X)[0]
+    coords = intrinsic._isometric(Z)
+    assert coords.shape[1] < 60
+    i, j = rng.integers(0, 60, (2, 50))
+    np.testing.assert_allclose(np.linalg.norm(coords[i] - coords[j], axis=1), np.linalg.norm(Z[i] - Z[j], axis=1),
+                               rtol=1e-9, atol=1e-9)
+    wide = estimate(X, ["TwoNN", "MLE", "lPCA", "GRIDE"], n_boot=0, pointwise=False)
+    tall = estimate(X[:, :59], ["TwoNN"], n_boot=0, pointwise=False)
+    assert tall["n_features"] == 59  # p < n: the columns themselves
+    direct = {}
+    for name in ("TwoNN", "MLE", "lPCA", "GRIDE"):
+        fit = intrinsic._SPECS[name].fit
+        p = dict(intrinsic.DEFAULT_PARAMS[name])
+        direct[name] = fit(Z, p, 0)[0][0]  # on all p columns, no projection
+        assert wide["estimators"][name]["dimension"] == pytest.approx(direct[name], rel=1e-9)

@@ -211,7 +211,7 @@ def _fit_danco(X, p, seed):
         rows = np.sort(np.random.default_rng(seed).choice(len(X), p["max_samples"], replace=False))
         X = X[rows]
         extra["subsampled_to"] = int(p["max_samples"])
-    D = int(min(X.shape[1], p["D_max"]))
+    D = int(p["D_max"])  # estimate() caps it at the number of descriptor columns
     ver = "DANCoFit" if (p["k"] == 10 and 20 <= len(X) <= 5000 and D <= 100) else "DANCo"
     est = DANCo(k=p["k"], D=D, ver=ver, random_state=seed).fit(X)
     extra.update(ver=ver, D=D)
@@ -254,6 +254,19 @@ _SPECS: dict[str, _Spec] = {
     "lPCA": _Spec(lambda p: int(p["n_neighbors"]) + 1, _fit_lpca),
     "GRIDE": _Spec(lambda p: 2 * 1 + 1, _fit_gride),
 }
+
+
+def _isometric(Z: np.ndarray) -> np.ndarray:
+    """The rows of centred ``Z`` (n, p) in at most n coordinates with the same pairwise
+    distances (their principal-component scores, from the n x n Gram matrix), when p > n:
+    every estimator here depends on distances only, and they are then found in n
+    instead of p dimensions."""
+    n, p = Z.shape
+    if p <= n:
+        return Z
+    w, v = np.linalg.eigh(Z @ Z.T)
+    keep = w > max(w[-1], 0.0) * n * np.finfo(float).eps
+    return v[:, keep] * np.sqrt(w[keep])
 
 
 # --------------------------------------------------------------------------
@@ -389,6 +402,7 @@ def estimate(
 
     Z, info = preprocess(X, standardize=standardize)
     n, p_feat = Z.shape
+    Z = _isometric(Z)
     sets = _resamples(n, n_boot, resample, fraction, seed) if n_boot else []
 
     result: dict = {
@@ -411,6 +425,8 @@ def estimate(
     for name in dict.fromkeys(estimators + pointwise):
         spec = _SPECS[name]
         p = {**DEFAULT_PARAMS[name], **dict(params.get(name, {}))}
+        if "D_max" in p:
+            p["D_max"] = min(int(p["D_max"]), p_feat)
         floor = int(min_size.get(name, 20) if isinstance(min_size, Mapping) else min_size)
         need = max(floor, spec.minimum(p))
         entry: dict = {
