@@ -28,8 +28,8 @@ FIVE = ["P21/c", "P-1", "C2/c", "P212121", "Pna21"]
 TEN = FIVE + ["P21", "Cc", "Pbca", "Pca21", "C2"]
 #: Groups of the other crystal systems (centred, screw axes, rhombohedral, cubic).
 HIGHER = ["P41", "I41/a", "P3121", "R-3", "P61", "P213"]
-#: Proper elements of the Euclidean normaliser modulo the lattice, from the normalisers of
-#: International Tables A, Table 3.5.2.4 (point-group rotations of det +1 x translations not
+#: Proper elements of the Euclidean normaliser modulo the lattice, from the Euclidean normalisers
+#: of International Tables A (rotations of det +1 of their point group x their translations not
 #: along polar axes): P2/m (a/2 b/2 c/2) for P21/c and C2/c, Pmmm (a/2 b/2 c/2) for P212121
 #: and Pbca, Pmmm (a/2 b/2 eps c) for Pna21 and Pca21, P-1 (a/2 b/2 c/2) for P-1, P2/m
 #: (a/2 eps b c/2) for P21 and C2, P2/m (eps a b/2 eps c) for Cc.
@@ -134,8 +134,8 @@ def test_recovered_vector_rebuilds_the_crystal(molecules, name, sg):
     assert found.rmsd < 1e-6
     rebuilt = CrystalModel(mol, found.spacegroup)
     assert round_trip_rmsd(c["cell"], c["positions"], c["numbers"], found, rebuilt) < 1e-6
-    if name != "chiral":  # the generator's vector and ours: one crystal, one lattice energy
-        assert rebuilt.energy(found.theta) == pytest.approx(model.energy(theta), abs=1e-4)  # xyz: 1e-7 Å asymmetry
+    # the generator's vector and ours: one crystal, one lattice energy (to the xyz file's 1e-7 Å asymmetry)
+    assert rebuilt.energy(found.theta) == pytest.approx(model.energy(theta), abs=1e-4)
     assert rebuilt.density(found.theta) == pytest.approx(model.density(theta), abs=1e-9)
     # independent of the recovery's own transform: the pointwise distance distributions agree
     a, b = model.atoms(theta), rebuilt.atoms(found.theta)
@@ -150,10 +150,10 @@ def descriptions(model, theta, mol, rng):
     out = {"origin shift": dict(base, positions=base["positions"] + rng.random(3) @ base["cell"])}
     for k in range(1, z):
         out[f"molecule {k}"] = crystal(model, theta, rep=k)
-    for p in rigid_symmetries(mol)[1:]:
+    for i, p in enumerate(rigid_symmetries(mol)[1:]):
         relabelled = np.full(z * n, -1)
         relabelled[p] = np.arange(n)  # the atom at reference position p[j] gets label j
-        out["relabelled"] = dict(base, canonical=relabelled)
+        out[f"relabelled {i}"] = dict(base, canonical=relabelled)
     out["other cell"] = dict(base, cell=unimodular(rng) @ base["cell"])
     if model.sg.crystal_system == "monoclinic":  # cell choice 2 (a + c, b, -a): P21/n, C2/n ...
         out["cell choice"] = dict(base, cell=np.array([[1, 0, 1], [0, 1, 0], [-1, 0, 0]]) @ base["cell"])
@@ -204,6 +204,17 @@ def test_where_recovery_does_not_apply(molecules):
     with pytest.raises(NotRecoverable, match="mirror image"):
         recover(**dict(c, cell=c["cell"] @ mirror, positions=c["positions"] @ mirror), reference=chiral,
                 symprec=1e-3)
+
+
+def test_model_builds_molecules_the_force_field_lacks(molecules):
+    """Recovery needs crystals of any molecule; only the energy needs exp-6 parameters."""
+    syn = molecules["syn"]
+    oxygen = Molecule("oxo", ["O" if e == "S" else e for e in syn.symbols], syn.ref)
+    model = CrystalModel(oxygen, "P21/c")
+    theta = trial(CrystalModel(syn, "P21/c"))
+    assert np.allclose(model.build(theta)["x"], CrystalModel(syn, "P21/c").build(theta)["x"])
+    with pytest.raises(ValueError, match=r"no exp-6 parameters for element\(s\) \['O'\]"):
+        model.energy(theta)
 
 
 def test_periodic_rmsd_against_brute_force():

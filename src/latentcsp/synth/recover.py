@@ -33,7 +33,8 @@ different vectors, as they are told apart by the builder; a crystal of the refer
 mirror image (a chiral conformer) is not recoverable with that reference. The normaliser is
 that of a lattice with no more symmetry than its crystal system: a cell with accidental extra
 symmetry (a = b in an orthorhombic cell) is canonical only up to it. Near ties of the rule
-(measure zero) follow the floating-point noise.
+(measure zero) follow the floating-point noise, and a crystal that is symmetric only within
+spglib's tolerance has its vector fixed only to within that tolerance.
 
 :func:`recover_landscape` applies this to a whole :class:`~latentcsp.store.StructureSet`
 and lists, with the reason, the structures where it does not apply (Z' != 1, special
@@ -369,7 +370,9 @@ def recover_landscape(structures, manifest: pd.DataFrame, reference: Molecule, m
         except NotRecoverable as exc:
             row["reason"] = str(exc)
             continue
-        model = models.setdefault(found.spacegroup.number, CrystalModel(reference, found.spacegroup))
+        if found.spacegroup.number not in models:
+            models[found.spacegroup.number] = CrystalModel(reference, found.spacegroup)
+        model = models[found.spacegroup.number]
         row.update(spacegroup=found.spacegroup.symbol, number=found.spacegroup.number, rmsd=found.rmsd,
                    free=";".join(model.names), **dof_row(model, found.theta))
         if found.rmsd > max_rmsd:
