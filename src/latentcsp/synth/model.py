@@ -22,6 +22,8 @@ sum_kj F_kj^T dE/dx_kj - sum_j (y_j C^-1)^T dE/dy_j.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -65,11 +67,6 @@ class CrystalModel:
             raise ValueError("need 0 < switch_width < cutoff")
         self.cutoff = float(cutoff)
         self.r_on = float(cutoff - switch_width)
-        self.atom_types = atom_types(molecule.symbols, molecule.ref)
-        self.types, self.A, self.B, self.C, self.type_names = pair_tables(self.atom_types)
-        t = len(self.type_names)
-        self.rmin2 = np.array([[exp6_maximum(self.A[i, j], self.B[i, j], self.C[i, j]) ** 2 for j in range(t)]
-                               for i in range(t)])
         self.ref = np.ascontiguousarray(molecule.ref)
         self.n0 = molecule.n_atoms
         self.rmol = molecule.radius
@@ -79,9 +76,19 @@ class CrystalModel:
         self.n_lat = len(self.lattice_names)
         self.n_dof = len(self.names)
         z = self.sg.z
-        self.types_all = np.tile(self.types, z)
         self._rots_f = self.sg.rotations.astype(float)
         self.radii_all = np.tile(self.radii, z)
+
+    @cached_property
+    def exp6(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(type of every atom of the cell (Z*n0,), A, B, C, rmin2 (T, T)): the force-field tables
+        of the molecule's atom types (:func:`.forcefield.atom_types`), made on the first energy
+        evaluation, so crystals of molecules the force field cannot type can still be built
+        (ValueError then, naming the atoms)."""
+        types, a, b, c, names = pair_tables(atom_types(self.molecule.symbols, self.molecule.ref))
+        t = len(names)
+        rmin2 = np.array([[exp6_maximum(a[i, j], b[i, j], c[i, j]) ** 2 for j in range(t)] for i in range(t)])
+        return np.tile(types, self.sg.z), a, b, c, rmin2
 
     # ------------------------------------------------------------------ build
     def split(self, theta):
@@ -188,9 +195,9 @@ class CrystalModel:
         s = self.build(theta, base)
         cell = s["cell"]
         reach = self.cutoff + 2 * self.rmol
-        e, gx, gcell = exp6_energy_grad(s["x"], self.types_all, self.n0, self.sg.z, s["centres"], cell,
-                                        self._nmax(cell, reach), self.A, self.B, self.C, self.rmin2, self.r_on,
-                                        self.cutoff, reach)
+        types_all, a, b, c, rmin2 = self.exp6
+        e, gx, gcell = exp6_energy_grad(s["x"], types_all, self.n0, self.sg.z, s["centres"], cell,
+                                        self._nmax(cell, reach), a, b, c, rmin2, self.r_on, self.cutoff, reach)
         if not gradient:
             return float(e), None
         z, n0 = self.sg.z, self.n0
