@@ -105,7 +105,7 @@ def cmd_calibrate(args) -> None:
     from .calibration.stage import CalibrationConfig, run
     from .descriptors.stage import DescriptorSet
 
-    line = run(args.structures, args.analyses, DescriptorSet(args.set_name, **args.set),
+    line = run(args.landscape, args.structures, args.analyses, DescriptorSet(args.set_name, **args.set),
                AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
     print(line, file=sys.stderr)
 
@@ -113,7 +113,7 @@ def cmd_calibrate(args) -> None:
 def cmd_summary(args) -> None:
     from .report.summary import build
 
-    written = build(args.results, args.pca, args.out, args.estimators)
+    written = build(args.results, args.pca, args.out, args.estimators, args.calibrations, args.sets)
     print(f"summary: {len(written)} files in {args.out}", file=sys.stderr)
 
 
@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "molecule, in each analysed space group, at each group's size, through the "
                                    "same descriptors and estimators; their curves turn raw estimates into "
                                    "calibrated dimensions (dimensions.csv).")
+    p.add_argument("--landscape", required=True, help="landscape name")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
     p.add_argument("--analyses", required=True, nargs="+", type=Path,
                    help="the analysis folders of the groups (each with pca.json and id.json)")
@@ -227,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the seed's tables and figures from every analysed group")
     p.add_argument("--results", required=True, type=Path, help="the results folder")
     p.add_argument("--pca", required=True, nargs="+", help="every pca.json to gather")
-    p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
+    p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "lPCA", "GRIDE"])
+    p.add_argument("--calibrations", nargs="*", default=[], help="every calibration dimensions.csv to gather")
+    p.add_argument("--sets", nargs="*", default=[], help="descriptor sets in config order; the first is the main one")
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_summary)
 

@@ -39,11 +39,13 @@ rule summary:
     input:
         groups=expand("results/{landscape}/groups.csv", landscape=LANDSCAPES),
         pca=all_analyses,
+        calibrations=all_calibrations,
         latent=all_latents,
     output:
         table1="results/summary/table1_counts.csv",
         table2="results/summary/table2_dof.csv",
         table3="results/summary/table3_dimensions.csv",
+        dimensions="results/summary/dimensions.csv",
         markdown=report("results/summary/summary.md", caption="../report/summary.rst", category="Tables"),
         figures=report(
             directory("results/summary/figures"),
@@ -53,10 +55,11 @@ rule summary:
         ),
     params:
         estimators=" ".join(config["analysis"]["estimators"]),
+        sets=" ".join(DESCRIPTOR_SETS),
     conda:
         "../../envs/latentcsp.yaml"
     log:
         "logs/summary.log",
     shell:
         "latentcsp summary --results results --pca {input.pca} --estimators {params.estimators} "
-        "--out results/summary 2> {log}"
+        "--calibrations {input.calibrations} --sets {params.sets} --out results/summary 2> {log}"

@@ -21,7 +21,7 @@ rule calibrate:
     log:
         "logs/{landscape}/calibration/{dset}.log",
     shell:
-        "latentcsp calibrate --structures {input.structures} --analyses {params.analyses} "
+        "latentcsp calibrate --landscape {wildcards.landscape} --structures {input.structures} --analyses {params.analyses} "
         "--set-name {wildcards.dset} --set {params.dset} --analysis {params.analysis} "
         "--calibration {params.calibration} --outdir results/{wildcards.landscape}/calibration/{wildcards.dset} "
         "2> {log}"

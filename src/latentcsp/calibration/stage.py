@@ -162,9 +162,10 @@ def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: i
     return row
 
 
-def run(structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: AnalysisConfig,
+def run(landscape: str, structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: AnalysisConfig,
         ccfg: CalibrationConfig, outdir, log=None) -> str:
-    """The calibration stage of one landscape and descriptor set; returns a one-line summary."""
+    """The calibration stage of one landscape and descriptor set; returns a one-line summary.
+    Every table written starts with the columns landscape and set."""
     from ..structure import rotatable_bonds
     from ..structure_kernels import molecule_bonds
     from ase.data import covalent_radii
@@ -202,9 +203,13 @@ def run(structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: An
             error_tables.append(e)
     outdir = Path(outdir)
     table = pd.DataFrame(rows + unresolved)
-    write_csv(table, outdir / "dimensions.csv")
-    write_csv(refs, outdir / "references.csv")
-    write_csv(pd.concat(curve_tables, ignore_index=True) if curve_tables else pd.DataFrame(), outdir / "curves.csv")
-    write_csv(pd.concat(error_tables, ignore_index=True) if error_tables else pd.DataFrame(), outdir / "held_out.csv")
+    keyed = {"dimensions": table, "references": refs, "curves": pd.concat(curve_tables, ignore_index=True)
+             if curve_tables else pd.DataFrame(), "held_out": pd.concat(error_tables, ignore_index=True)
+             if error_tables else pd.DataFrame()}
+    for name, frame in keyed.items():
+        frame = frame.copy()
+        frame.insert(0, "set", dset.name)
+        frame.insert(0, "landscape", landscape)
+        write_csv(frame, outdir / f"{name}.csv")
     n_resolved = int(table.resolved.fillna(False).astype(bool).sum()) if len(table) else 0
     return f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, {len(refs)} reference estimates"

@@ -1,5 +1,8 @@
 """The seed report's tables, gathered from the per-group analysis outputs.
 
+* Dimensions: the calibrated dimension of every group with its interval beside the
+  rigid-molecule DoF, or "unresolved" with the reason (calibration stage), and each
+  descriptor set's error on its reference ladder.
 * Table 1: structures (and PCA eigenvalues) per landscape and energy window.
 * Table 2: true degrees of freedom of a rigid molecule per space group.
 * Table 3: components for 80 % of the variance per group and window, beside
@@ -25,7 +28,7 @@ from ..symmetry import TOP10
 ANALYSIS_PATH = re.compile(r"(?P<landscape>[^/]+)/analysis/(?P<dset>[^/]+)/(?P<window>[^/]+)/(?P<group>[^/]+)/pca\.json$")
 
 
-def _group_order(group: str) -> tuple:
+def group_order(group: str) -> tuple:
     """Seed order for the top-10 groups, then others alphabetically, 'all' last."""
     top = [slug(symmetry.spacegroup_symbol(n)) for n in TOP10]
     if group == "all":
@@ -60,7 +63,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["_order"] = table.group.map(_group_order)
+    table["_order"] = table.group.map(group_order)
     table["_w"] = table.window.astype(float)
     table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
     return table.reset_index(drop=True)
@@ -152,7 +155,7 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
         cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
-        cells = cells.loc[sorted(cells.index, key=_group_order)]
+        cells = cells.loc[sorted(cells.index, key=group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
                    + cells.reset_index().to_markdown(index=False)
                    + f"\n\n† {threshold} >= (n - 1) / 2 (at m: >= (m - 1) / 2): the count is set by the "
@@ -248,3 +251,65 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     return ("Each estimate is followed by the 95 % interval of the same estimator on random halves of the group "
             "and its bias (median on the halves minus the full estimate; negative: the estimate still grows with "
             "the number of structures).\n\n" + "\n\n".join(out))
+
+
+def collect_dimensions(files: list[str | Path], sets: list[str]) -> pd.DataFrame:
+    """One row per landscape x set x window x group from the calibration stage's
+    dimensions.csv files; sets in the order given (the first is the main one)."""
+    parts = [pd.read_csv(f, dtype={"window": str, "group": str}) for f in map(Path, files)]
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
+    if table.empty:
+        return table
+    table["resolved"] = table.resolved.fillna(False).astype(bool)
+    table["_s"] = table["set"].map({name: k for k, name in enumerate(sets)}).fillna(len(sets))
+    table["_g"] = table.group.map(group_order)
+    table["_w"] = table.window.astype(float)
+    table = table.sort_values(["_s", "landscape", "_g", "_w"]).drop(columns=["_s", "_g", "_w"])
+    return table.reset_index(drop=True)
+
+
+def _dimension_cell(row) -> str:
+    """'9.6 [8.7, 10.5]' when resolved, else 'unresolved: reason'."""
+    if row.resolved:
+        return f"{row.calibrated:.1f} [{row.calibrated_low:.1f}, {row.calibrated_high:.1f}]"
+    return f"unresolved: {row.reason}"
+
+
+def _dof_cell(row) -> str:
+    """The rigid-molecule DoF; a lower bound (with the torsions) for a flexible molecule;
+    blank for a group that mixes space groups."""
+    if pd.isna(row.dof) or (row.group == "all" and isinstance(row.reason, str) and "combines" in row.reason):
+        return ""
+    torsions = int(row.torsions) if not pd.isna(row.torsions) else 0
+    return f">= {int(row.dof)} (+{torsions} torsions)" if torsions else f"{int(row.dof)}"
+
+
+def dimensions_markdown(dims: pd.DataFrame) -> str:
+    """Markdown: per descriptor set (main first), each group's calibrated dimension beside its DoF."""
+    out = []
+    for k, (dset, sub) in enumerate(dims.groupby("set", sort=False)):
+        show = pd.DataFrame({"landscape": sub.landscape, "window": sub.window, "group": sub.group, "n": sub.n,
+                             "DoF (rigid)": [_dof_cell(r) for r in sub.itertuples()],
+                             "calibrated dimension [interval]": [_dimension_cell(r) for r in sub.itertuples()]})
+        head = "main set" if k == 0 else "set"
+        out.append(f"### {head} `{dset}`\n\n" + show.to_markdown(index=False))
+    return "\n\n".join(out)
+
+
+def ladder_errors(held_out_files: list[str | Path]) -> pd.DataFrame:
+    """Per descriptor set: each estimator's and the combination's error on its reference
+    ladders (calibrated minus true d, leaving each DoF subset out): the number of references,
+    the mean absolute error and the fraction within +-1."""
+    parts = [pd.read_csv(f) for f in map(Path, held_out_files)]
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
+    if table.empty:
+        return table
+    skip = {"landscape", "set", "window", "group", "d", "pattern"}
+    rows = []
+    for dset, sub in table.groupby("set", sort=False):
+        for name in [c for c in sub.columns if c not in skip]:
+            err = sub[name].dropna().abs()
+            rows.append({"set": dset, "estimator": name, "references": len(err),
+                         "mean_abs_error": round(float(err.mean()), 3) if len(err) else None,
+                         "within_1": round(float((err <= 1).mean()), 3) if len(err) else None})
+    return pd.DataFrame(rows)
