@@ -30,6 +30,9 @@ class RawStructure:
     spacegroup: the stated space-group symbol or number as a string, or None.
     properties: other per-structure facts the file carries (name, type, ...).
     line: 1-based line of the record in the file, where known.
+    labels: (n,) the file's own name of each atom (its site label; every
+        symmetry copy of a site carries the site's label), or None where the
+        file has none (messages then number atoms in file order).
     """
 
     id: str
@@ -41,6 +44,7 @@ class RawStructure:
     spacegroup: str | None = None
     properties: dict = field(default_factory=dict)
     line: int | None = None
+    labels: list[str] | None = None
 
 
 @dataclass
