@@ -22,17 +22,13 @@ from typing import Iterator
 
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, file_stem, register
 from .cif import resolve_spacegroup
 
 ID_KEYS = ("name", "id", "csd_code", "identifier", "label")
 ENERGY_KEYS = ("energy", "lattice_energy")  # "energy" is reserved in ase.db; kept for JSON dbs
 SG_SYMBOL_KEYS = ("space_group", "spacegroup", "sg")
 SG_NUMBER_KEYS = ("spg_num", "spacegroup_number", "space_group_number")
-
-
-def _stem(path: str) -> str:
-    return Path(path).stem
 
 
 @register("ase-db")
@@ -52,7 +48,7 @@ def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     if not rows:
         yield Rejected(path, None, "empty database (no rows)")
         return
-    stem = _stem(path)
+    stem = file_stem(path)
     seen: dict[str, int] = {}
     for row in rows:
         kvp = dict(row.key_value_pairs)

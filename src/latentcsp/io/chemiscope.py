@@ -32,7 +32,6 @@ matters when one dataset feeds one landscape per molecule; the same test is
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import warnings
@@ -43,7 +42,7 @@ import numpy as np
 import spglib
 from ase.data import atomic_numbers
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from .cif import resolve_spacegroup
 
 #: spglib tolerance (Å) for the supercell -> primitive reduction.
@@ -53,20 +52,9 @@ ENERGY_KEYS = ("energy", "lattice_energy")
 SG_KEYS = ("spacegroup", "space_group")
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    for ending in (".gz", ".json"):
-        name = name.removesuffix(ending)
-    return name
-
-
 def _load(path: str | Path) -> dict:
-    path = str(path)
-    if path.endswith(".gz"):
-        with gzip.open(path, "rt") as handle:
-            return json.load(handle)
-    with open(path, "rt") as handle:
-        return json.load(handle)
+    """The JSON document of a file (compressed or not); UnreadableFile or ValueError (bad JSON)."""
+    return json.loads(read_text(path))
 
 
 def _plain(value):
@@ -177,8 +165,11 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         return
     try:
         dataset = _load(path)
-    except (OSError, ValueError, EOFError) as exc:
-        yield Rejected(path, None, f"not a readable chemiscope JSON file: {type(exc).__name__}: {exc}")
+    except UnreadableFile as exc:
+        yield Rejected(path, None, f"not a readable chemiscope JSON file: {exc}")
+        return
+    except ValueError as exc:
+        yield Rejected(path, None, f"not a readable chemiscope JSON file: invalid JSON ({exc})")
         return
     if not isinstance(dataset, dict) or not isinstance(dataset.get("structures"), list):
         yield Rejected(path, None, "not a chemiscope dataset (no 'structures' list)")
@@ -196,7 +187,7 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
                 yield Rejected(path, None, f"property {name!r} has {len(values)} values for {n} structures: ignored")
                 continue
             props_all[name] = values
-    stem = _stem(path)
+    stem = file_stem(path)
     base = Path(path).parent
     id_key = next((k for k in ID_KEYS if k in props_all), None)
     energy_key = next((k for k in ENERGY_KEYS if k in props_all), None)
@@ -231,6 +222,8 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         try:
             if isinstance(entry, dict) and "data" in entry and "names" not in entry:
                 ref = entry["data"]
+                if not (base / ref).is_file():
+                    raise FileNotFoundError(2, "no such file", str(base / ref))
                 data = _load(base / ref)
                 props["structure_file"] = ref
             else:

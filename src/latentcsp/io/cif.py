@@ -44,13 +44,12 @@ import re
 from collections import Counter
 from functools import lru_cache
 from fractions import Fraction
-from pathlib import Path
 from typing import Iterator
 
 import gemmi
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 
 #: Images of one site closer than this (Å) are one atom on a special position.
 #: Real distinct images of a site are >= ~0.7 Å apart (H across a mirror);
@@ -637,16 +636,14 @@ def _headers(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    return name[:-4] if name.lower().endswith(".cif") else name
-
-
 @register("cif")
 def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every crystal block of a CIF file (see the module docstring)."""
-    with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
@@ -669,7 +666,7 @@ def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
             chunks.append((block, block.name, ln, None))
     except Exception as whole_exc:  # noqa: BLE001 - gemmi raises ValueError/RuntimeError
         if not headers:
-            yield Rejected(path, _stem(path), f"CIF syntax error: {_gemmi_message(whole_exc)}",
+            yield Rejected(path, file_stem(path), f"CIF syntax error: {_gemmi_message(whole_exc)}",
                            _gemmi_line(whole_exc, 1))
             return
         bounds = [h[2] for h in headers] + [len(text)]
@@ -683,12 +680,12 @@ def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
                                f"CIF syntax error in block data_{name}: {_gemmi_message(exc)}{hint}"))
     crystal = [c for c in chunks if c[0] is None or _is_crystal_block(c[0])]
     if not crystal:
-        yield Rejected(path, _stem(path), "no crystal data blocks (no _cell_ or _atom_site_ items)", 1)
+        yield Rejected(path, file_stem(path), "no crystal data blocks (no _cell_ or _atom_site_ items)", 1)
         return
     single = len(crystal) == 1
     seen: dict[str, int | None] = {}
     for block, name, ln, error in crystal:
-        ident = _stem(path) if single else name
+        ident = file_stem(path) if single else name
         if error is not None:
             yield Rejected(path, ident, error, ln)
             continue

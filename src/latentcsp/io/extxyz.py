@@ -16,35 +16,17 @@ integer ends the file (nothing after it can be framed).
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 from ase.data import atomic_numbers
 from ase.io.extxyz import key_val_str_to_dict, read_xyz
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from .cif import resolve_spacegroup
 
 _SKIP = {"energy", "spacegroup", "name", "id", "pbc", "unit_cell"}
-
-
-def _open_text(path: str) -> io.TextIOBase:
-    if path.endswith(".bz2"):
-        return bz2.open(path, "rt")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt")
-    return open(path, "rt")
-
-
-def _stem(path: str) -> str:
-    name = Path(path).name
-    for ending in (".bz2", ".gz", ".extxyz", ".xyz"):
-        name = name.removesuffix(ending)
-    return name
 
 
 def _energy(atoms) -> float | None:
@@ -145,13 +127,16 @@ def _ase_frame(lines: list[str], lo: int, hi: int) -> _Frame:
 @register("extxyz")
 def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every frame of an extended XYZ file."""
-    with _open_text(path) as handle:
-        text = handle.read()
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
     lines = text.splitlines()
-    stem = _stem(path)
+    stem = file_stem(path)
     seen: dict[str, int] = {}
     for index, (lo, hi, error) in enumerate(_frames(lines)):
         fallback = f"{stem}-{index}"

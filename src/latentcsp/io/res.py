@@ -49,7 +49,7 @@ from typing import Iterator
 import gemmi
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from .cif import (_SYMBOLS, _SYMOP_TAGS, MERGE_TOL, WIDER_TOLS, _check_group, _counts, _is_known, _values,
                   cell_matrix, element_number, expand_sites, formula_string, parse_symop, resolve_spacegroup)
 
@@ -397,22 +397,20 @@ def _norm_el(symbol: str) -> str:
     return _SYMBOLS[element_number(symbol)]
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    return name[:-4] if name.lower().endswith(".res") else name
-
-
 @register("res")
 def read_res(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every TITL...END record of a SHELX .res file (see the module docstring)."""
-    with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
     lines = text.splitlines()
     records = _records(lines)
-    stem = _stem(path)
+    stem = file_stem(path)
     single = len(records) == 1
     seen: dict[str, int] = {}
     for index, (lo, hi) in enumerate(records):
