@@ -50,6 +50,8 @@ import gemmi
 import numpy as np
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
+from ..pbc import MAX_CELLS_AWAY
+from .energies import parse_energy
 
 #: Images of one site closer than this (Å) are one atom on a special position.
 #: Real distinct images of a site are >= ~0.7 Å apart (H across a mirror);
@@ -513,6 +515,12 @@ def _block_structure(block, path: str, ident: str, lines, line: int | None) -> R
         raise _Bad(f"non-numeric coordinate {bad!r} of site {names[i]}", _line_of(lines, line, names[i]))
     if cart:
         coords = np.linalg.solve(lattice.T, coords.T).T
+    far = np.flatnonzero((np.abs(coords) > MAX_CELLS_AWAY).any(axis=1))
+    if len(far):
+        i = int(far[0])
+        raise _Bad(f"site {names[i]} lies {np.abs(coords[i]).max():.3g} cells from the origin "
+                   f"(fractional coordinates {', '.join(f'{x:.4g}' for x in coords[i])}): an absurd value",
+                   _line_of(lines, line, names[i]))
 
     symbols = types or labels
     if symbols is None:
@@ -587,16 +595,16 @@ def _block_structure(block, path: str, ident: str, lines, line: int | None) -> R
     for tag in ENERGY_TAGS:
         v = block.find_value(tag)
         if v is not None and gemmi.cif.as_string(v).strip() not in ("?", "."):
-            e = gemmi.cif.as_number(v)
-            if not math.isfinite(e):
-                raise _Bad(f"non-numeric {tag} {gemmi.cif.as_string(v)!r}", _line_of(lines, line, tag))
-            energy = float(e)
+            try:  # strictly: a decimal comma is an error; a standard uncertainty '(3)' is dropped
+                energy = parse_energy(re.sub(r"\(\d+\)$", "", gemmi.cif.as_string(v).strip()))
+            except ValueError as exc:
+                raise _Bad(f"{exc} ({tag})", _line_of(lines, line, tag)) from None
             props["energy_tag"] = tag
             break
     stated = hm if hm is not None else (str(number) if number is not None else None)
     return RawStructure(
         id=ident, source=path, cell=lattice, positions=frac @ lattice, numbers=numbers[site],
-        energy=energy, spacegroup=stated, properties=props, line=line)
+        energy=energy, spacegroup=stated, properties=props, line=line, labels=[names[k] for k in site])
 
 
 def _line_of(lines, start: int | None, token: str) -> int | None:
