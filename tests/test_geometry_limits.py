@@ -9,6 +9,8 @@ exception, no crash.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import numpy as np
 import pytest
 from ase.data import covalent_radii
@@ -195,3 +197,24 @@ def test_graph_and_rmsd_kernels_refuse_indices_outside_the_molecule():
     for perms in ([[0, 1, 3]], [[0, 1]], [[0, -1, 2]]):
         with pytest.raises(ValueError, match="permutations"):
             kabsch_rmsd_batch(points, points, np.array(perms))
+
+
+def test_absurd_coordinate_that_crashed_the_ingest_is_quarantined(tmp_path):
+    """One frame with a coordinate of 1e20 Å killed the ingest (SIGSEGV in the cell list); now it is quarantined."""
+    from ase.io import write
+    from crystals import to_extxyz_frame
+
+    bad = methanol_like()
+    bad.positions[0, 1] = 1e20
+    alone, mixed = tmp_path / "alone.extxyz", tmp_path / "mixed.extxyz"
+    write(alone, [to_extxyz_frame(bad, "bad", -1.0)], format="extxyz")
+    write(mixed, [to_extxyz_frame(methanol_like(cellpar=(7.0, 6.5, 9.0 + 0.1 * k, 90, 105, 90)), f"g{k}", -1.0 - k)
+                  for k in range(3)] + [to_extxyz_frame(bad, "bad", -1.0)], format="extxyz")
+    for src, code in ((alone, 1), (mixed, 0)):
+        out = tmp_path / src.stem
+        proc = subprocess.run([sys.executable, "-m", "latentcsp.cli", "ingest", "--name", "m", "--spec",
+                               f'{{"source": "{src}"}}', "--outdir", str(out)], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == code, proc.stderr  # not -11 (SIGSEGV) or -7 (SIGBUS)
+        quarantine = (out / "quarantine.csv").read_text()
+        assert "bad" in quarantine and "cells from the origin" in quarantine, quarantine

@@ -60,6 +60,11 @@ class Rejected:
     reason: str
     line: int | None = None
 
+    def describe(self) -> str:
+        """'file line N (id): reason', for messages."""
+        where = self.source + (f" line {self.line}" if self.line is not None else "")
+        return f"{where}{f' ({self.id})' if self.id else ''}: {self.reason}"
+
 
 Reader = Callable[[str], Iterator["RawStructure | Rejected"]]
 
