@@ -238,9 +238,12 @@ def _one_molecule(crystals: list[Crystal], opts: Options, line_of: dict[str, int
     kept, bad = [], []
     for c in crystals:
         if c.molecule_key != majority:
-            bad.append(Rejected(c.source, c.id, f"different molecule: {c.molecule_key.split(':')[0]} "
-                                                f"({c.molecule_key}) is not the landscape's {majority}",
-                                line_of.get(c.id)))
+            formula = c.molecule_key.split(":")[0]
+            why = (f"different molecule: {formula} ({c.molecule_key}) is not the landscape's {majority}"
+                   if formula != majority.split(":")[0] else
+                   f"different molecule: {formula} bonded differently from the landscape's {formula} "
+                   f"({c.molecule_key}, not {majority}): atoms of neighbouring molecules too close, or a wrong cell?")
+            bad.append(Rejected(c.source, c.id, why, line_of.get(c.id)))
             continue
         try:
             assign_canonical_order(c, reference, opts)

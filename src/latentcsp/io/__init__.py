@@ -83,6 +83,8 @@ EXTENSIONS: list[tuple[str, str]] = [
 COMPRESSIONS = (".gz", ".bz2", ".xz")
 _MAGIC = {b"\x1f\x8b": ("gzip", gzip.decompress), b"BZh": ("bzip2", bz2.decompress),
           b"\xfd7zXZ\x00": ("xz", lzma.decompress)}
+#: Fraction of control (or non-UTF-8) bytes above which a file is binary data, not text.
+BINARY_FRACTION = 0.05
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32), 127])  # not in text (tab, newlines, form feed are)
 
 
@@ -93,9 +95,11 @@ class UnreadableFile(ValueError):
 def read_text(path: str | os.PathLike) -> str:
     """The text of a structure file: decompressed (gzip, bzip2, xz, by content), UTF-8 or UTF-16 with a BOM.
 
-    Raises :class:`UnreadableFile` for an unreadable, damaged or binary
-    file.  A file that is mostly text keeps its few undecodable bytes as
-    U+FFFD (a Latin-1 comment, say); line endings are left to ``splitlines``.
+    Raises :class:`UnreadableFile` for an unreadable or damaged file, and
+    for binary data: more than :data:`BINARY_FRACTION` of control bytes or
+    of bytes that are not UTF-8.  A text file with a few stray bytes is still
+    text (a Latin-1 comment, a damaged record: its reader rejects only what
+    they break); line endings are left to ``splitlines``.
     """
     try:
         data = Path(path).read_bytes()
@@ -111,12 +115,12 @@ def read_text(path: str | os.PathLike) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     control = len(data) - len(data.translate(None, _CONTROL_BYTES))
-    if control > 0.01 * len(data) or b"\x00" in data:
+    if control > BINARY_FRACTION * len(data):
         raise UnreadableFile("binary data, not a text file (a file of another kind, or compressed in a way "
                              "latentcsp does not read)")
     text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") > 0.01 * len(text):
-        raise UnreadableFile("not text: more than 1 % of its bytes are not UTF-8 characters")
+    if text.count("\ufffd") > BINARY_FRACTION * len(text):
+        raise UnreadableFile(f"not text: more than {BINARY_FRACTION:.0%} of its bytes are not UTF-8 characters")
     return text.removeprefix("\ufeff")
 
 

@@ -41,7 +41,7 @@ def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
         return
     with open(path, "rb") as handle:
         head = handle.read(16)
-    if path.endswith(".db") and not head.startswith(b"SQLite format 3\x00"):
+    if not path.endswith(".json") and not head.startswith(b"SQLite format 3\x00"):
         kind = "compressed (decompress it first)" if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) \
             else "not an SQLite file"
         yield Rejected(path, None, f"not a readable ASE database: {kind}")

@@ -193,7 +193,7 @@ def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
         try:
             frame = _fast_frame(lines, lo, hi) or _ase_frame(lines, lo, hi)
         except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad text
-            yield Rejected(path, fallback, f"unreadable frame: {exc}", lo + 1)
+            yield Rejected(path, _name_in(lines[lo + 1], fallback), f"unreadable frame: {exc}", lo + 1)
             continue
         ident = str(frame.info.get("name", frame.info.get("id", fallback)))
         if ident in seen:

@@ -140,7 +140,8 @@ def _decode(value: float, fvar: list[float], what: str, line: int) -> float:
     if m == 1:  # fixed: 10 + p
         return p if value > 0 else -p
     if m - 1 >= len(fvar) or m < 2:
-        raise _Bad(f"{what} {value:g} refers to free variable {m} but FVAR has {len(fvar)}", line)
+        raise _Bad(f"{what} {value:g} is no fractional value but a SHELX code for free variable {m:g}, "
+                   f"and FVAR has {len(fvar)}", line)
     fv = fvar[m - 1]
     return p * fv if value > 0 else p * (1.0 - fv)
 
@@ -350,11 +351,12 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
             raise _Bad(f"unknown element of atom {label}", no)
         numbers[i] = z
         for j in range(3):
-            frac[i, j] = _decode(_num(toks[2 + j], f"coordinate of atom {label}", no), fvar, "coordinate", no)
+            frac[i, j] = _decode(_num(toks[2 + j], f"coordinate of atom {label}", no), fvar,
+                                 f"coordinate of atom {label}", no)
         if np.abs(frac[i]).max() > MAX_CELLS_AWAY:
             raise _Bad(f"atom {label} lies {np.abs(frac[i]).max():.3g} cells from the origin (fractional "
                        f"coordinates {', '.join(f'{x:.4g}' for x in frac[i])}): an absurd value", no)
-        sof[i] = _decode(_num(toks[5], f"occupancy of atom {label}", no), fvar, "occupancy", no) \
+        sof[i] = _decode(_num(toks[5], f"occupancy of atom {label}", no), fvar, f"occupancy of atom {label}", no) \
             if len(toks) > 5 else 1.0
 
     expanded, site, used = expand_sites(frac, R, T, lattice, MERGE_TOL)
