@@ -171,7 +171,7 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
     return IngestResult(crystals, bad, n_read)
 
 
-def _no_survivors(spec: LandscapeSpec, bad: list[Rejected], n_read: int, shown: int = 10) -> str:
+def _no_survivors(spec: LandscapeSpec, bad: list[Rejected], n_read: int, shown: int = 50) -> str:
     """The message of a landscape where nothing survived: counts of reasons, then the first files and reasons."""
     reasons = ", ".join(f"{n} {r}" for r, n in Counter(_reason_kind(q.reason) for q in bad).most_common(3))
     lines = [f"landscape {spec.name}: no structure survived the ingest of {n_read} read from {spec.source} "

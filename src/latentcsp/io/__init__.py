@@ -3,7 +3,11 @@
 A reader is a function ``read_<format>(path) -> Iterator[RawStructure | Rejected]``.
 It yields one :class:`RawStructure` per crystal it can parse and one
 :class:`Rejected` per crystal (or whole file) it cannot, with the reason; it
-never raises for bad content.  Everything format-independent (molecules,
+never raises for bad content, and after a bad record it goes on with the
+next one.  Text formats read their files with :func:`read_text`
+(decompressed by content, binary data refused with a reason).  Every file a
+source names gives at least one record (:func:`read_source`), so each is in
+the manifest or the quarantine.  Everything format-independent (molecules,
 symmetry, energies, validation) happens later in :mod:`latentcsp.structure`.
 """
 
