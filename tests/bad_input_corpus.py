@@ -491,12 +491,12 @@ def _(folder, good):
     return {("x-flat.extxyz", "xflat"): "the cell is flat (singular)"}
 
 
-@kind("extxyz", "cell ten times too long (density 0.05 g/cm^3)")
+@kind("extxyz", "cell and coordinates in pm, not Å (density 5e-7 g/cm^3)")
 def _(folder, good):
     atoms, e = good()
-    atoms.set_cell(atoms.cell[:] * [[10], [1], [1]], scale_atoms=False)
+    atoms.set_cell(atoms.cell[:] * 100, scale_atoms=True)
     _res(folder, "x-sparse.extxyz", extxyz_frame(atoms, "xsparse", e))
-    return {("x-sparse.extxyz", "xsparse"): "is below any molecular crystal's"}
+    return {("x-sparse.extxyz", "xsparse"): "is below any crystal's (0.01 g/cm^3): cell lengths in the wrong unit?"}
 
 
 # ---------------------------------------------------------------- ASE database

@@ -26,8 +26,8 @@ from .structure_kernels import (
 )
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
-#: Densities below this (g/cm^3) are no molecular crystal's: a mistyped cell length, or molecules in a box.
-MIN_DENSITY = 0.2
+#: Densities below this (g/cm^3) are no crystal's (solid hydrogen has 0.086): cell lengths in the wrong unit.
+MIN_DENSITY = 0.01
 spglib.error.OLD_ERROR_HANDLING = False  # spglib raises SpglibError instead of returning None
 
 
@@ -368,7 +368,7 @@ def checked_arrays(raw: RawStructure) -> tuple[np.ndarray, np.ndarray, np.ndarra
     density = atomic_masses[numbers].sum() / volume * AMU_PER_A3_TO_G_PER_CM3
     if density < MIN_DENSITY:
         raise BadStructure(f"density {density:.3g} g/cm^3 (cell volume {volume:.4g} Å^3 for {len(numbers)} atoms) "
-                           f"is below any molecular crystal's ({MIN_DENSITY} g/cm^3): a wrong cell length?")
+                           f"is below any crystal's ({MIN_DENSITY} g/cm^3): cell lengths in the wrong unit?")
     return cell, positions, numbers, volume
 
 
