@@ -158,7 +158,7 @@ def _(folder, good):
     parts = text[row].split()
     text[row] = " ".join(parts[:3] + ["1e19"] + parts[4:])
     _res(folder, "r-absurd.res", "\n".join(text) + "\n")
-    return {("r-absurd.res", "r-absurd"): "coordinate of atom H9 1e+19 is no fractional value"}
+    return {("r-absurd.res", "r-absurd"): "coordinate of atom H9 is 1e+19: not a fractional value but a SHELX code"}
 
 
 @kind("res", "two sites on top of each other (named by the file's labels)")

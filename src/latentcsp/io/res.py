@@ -140,7 +140,7 @@ def _decode(value: float, fvar: list[float], what: str, line: int) -> float:
     if m == 1:  # fixed: 10 + p
         return p if value > 0 else -p
     if m - 1 >= len(fvar) or m < 2:
-        raise _Bad(f"{what} {value:g} is no fractional value but a SHELX code for free variable {m:g}, "
+        raise _Bad(f"{what} is {value:g}: not a fractional value but a SHELX code for free variable {m:g}, "
                    f"and FVAR has {len(fvar)}", line)
     fv = fvar[m - 1]
     return p * fv if value > 0 else p * (1.0 - fv)
