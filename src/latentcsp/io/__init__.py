@@ -106,7 +106,8 @@ def read_text(path: str | os.PathLike) -> str:
     they break); line endings are left to ``splitlines``.
     """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise UnreadableFile(f"cannot open the file: {exc.strerror or exc}") from None
     for magic, (kind, decompress) in _MAGIC.items():
@@ -151,7 +152,7 @@ def format_of(path: str) -> str | None:
 
 def file_stem(path: str | os.PathLike) -> str:
     """A file's name without its compression and format endings ('a/x.res.gz' -> 'x'): the id of a one-structure file."""
-    name = Path(path).name
+    name = os.path.basename(path)
     for ending in COMPRESSIONS:
         if name.lower().endswith(ending):
             name = name[: -len(ending)]

@@ -90,9 +90,12 @@ def _isnum(tok: str) -> bool:
 
 
 def _num(tok: str, what: str, line: int) -> float:
-    """A plain decimal number (no '1_0', 'nan', '1,5'); _Bad naming ``what`` otherwise."""
-    value = float(tok) if _isnum(tok) else math.nan
-    if not math.isfinite(value):
+    """A plain decimal number (not '1_0', 'nan', 'inf', '1,5' or non-ASCII digits); _Bad naming ``what`` otherwise."""
+    try:
+        value = float(tok)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or "_" in tok or not tok.isascii():
         raise _Bad(f"non-numeric {what} {tok!r}", line)
     return value
 
@@ -353,12 +356,14 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
         for j in range(3):
             frac[i, j] = _decode(_num(toks[2 + j], f"coordinate of atom {label}", no), fvar,
                                  f"coordinate of atom {label}", no)
-        if np.abs(frac[i]).max() > MAX_CELLS_AWAY:
-            raise _Bad(f"atom {label} lies {np.abs(frac[i]).max():.3g} cells from the origin (fractional "
-                       f"coordinates {', '.join(f'{x:.4g}' for x in frac[i])}): an absurd value", no)
         sof[i] = _decode(_num(toks[5], f"occupancy of atom {label}", no), fvar, f"occupancy of atom {label}", no) \
             if len(toks) > 5 else 1.0
 
+    far = np.flatnonzero(np.abs(frac).max(axis=1) > MAX_CELLS_AWAY)
+    if len(far):
+        i = int(far[0])
+        raise _Bad(f"atom {labels[i]} lies {np.abs(frac[i]).max():.3g} cells from the origin (fractional "
+                   f"coordinates {', '.join(f'{x:.4g}' for x in frac[i])}): an absurd value", rec["atoms"][i][1])
     expanded, site, used = expand_sites(frac, R, T, lattice, MERGE_TOL)
     props: dict = dict(title["props"])
     unit = rec["unit"]
