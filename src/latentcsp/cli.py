@@ -31,14 +31,17 @@ def cmd_fetch_roy(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from .ingest import LandscapeError, LandscapeSpec, ingest, write_landscape
+    from .ingest import LandscapeError, LandscapeSpec, ingest, write_landscape, write_quarantine
     from .structure import Options
 
     spec = LandscapeSpec.from_config(args.name, args.spec)
     opts = Options(**args.options)
     try:
         result = ingest(spec, opts)
-    except (LandscapeError, FileNotFoundError) as exc:
+    except LandscapeError as exc:
+        written = "" if exc.quarantine is None else f"\nreasons written to {write_quarantine(exc.quarantine, args.outdir)}"
+        sys.exit(f"latentcsp ingest: {exc}{written}")
+    except FileNotFoundError as exc:
         sys.exit(f"latentcsp ingest: {exc}")
     write_landscape(result, args.outdir)
     print(result.summary(args.name), file=sys.stderr)

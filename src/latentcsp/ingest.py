@@ -2,11 +2,17 @@
 
 The result is ``structures.h5``, ``manifest.csv`` and ``quarantine.csv``
 (written even when empty).  Bad structures never stop a landscape; a
-landscape where nothing survives raises :class:`LandscapeError` saying why.
+landscape where nothing survives raises :class:`LandscapeError` naming the
+files and reasons (the CLI still writes its quarantine.csv).
+
+Energies far outside the landscape are quarantined (:func:`energy_outliers`),
+so that one mistyped value cannot move the zero of every relative energy.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 import time
 from collections import Counter
@@ -22,8 +28,24 @@ from .io.energies import ENERGY_UNITS, EnergyTableError, read_energy_table
 from .structure import BadStructure, Crystal, Options, analyse, assign_canonical_order, reference_graph
 
 
+#: The outlier rule (:func:`energy_outliers`): an energy farther from the landscape's median than
+#: OUTLIER_SPREADS robust standard deviations and than OUTLIER_MIN_DISTANCE kJ/mol per molecule is an outlier.
+OUTLIER_SPREADS = 25.0
+OUTLIER_MIN_DISTANCE = 100.0
+#: Floor of the robust standard deviation, kJ/mol per molecule (a landscape of nearly equal energies).
+OUTLIER_MIN_SPREAD = 1.0
+
+
 class LandscapeError(RuntimeError):
-    """A landscape that cannot be ingested at all."""
+    """A landscape that cannot be ingested at all.
+
+    quarantine: the records rejected before it stopped (None when it stopped
+    before reading, e.g. on a bad energy table).
+    """
+
+    def __init__(self, message: str, quarantine: list[Rejected] | None = None):
+        super().__init__(message)
+        self.quarantine = quarantine
 
 
 @dataclass
@@ -59,6 +81,8 @@ class IngestResult:
 
 
 def _reason_kind(reason: str) -> str:
+    """The kind of a quarantine reason, without the record it names ('block data_x: ...')."""
+    reason = re.sub(r"^(block data_\S*|structure \d+|unreadable structure \d+):\s*", "", reason)
     return reason.split(":")[0].split("(")[0].strip()
 
 
@@ -72,7 +96,7 @@ def _side_energies(spec: LandscapeSpec) -> tuple[dict[str, float], dict[str, Rej
         return {}, {}
     errors: list[Rejected] = []
     try:
-        table = read_energy_table(spec.energies, spec.energy_column, errors=errors)
+        table = read_energy_table(spec.energies, spec.energy_column, errors=errors, expect_unit=spec.energy_unit)
     except EnergyTableError as exc:
         raise LandscapeError(str(exc)) from exc
     return table, {e.id: e for e in errors if e.id is not None}
@@ -94,6 +118,7 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
     crystals: list[Crystal] = []
     bad: list[Rejected] = []
     first_source: dict[str, str] = {}
+    line_of: dict[str, int | None] = {}  # id -> the record's line, for the quarantine
     n_read, start = 0, time.perf_counter()
     for rec in read_source(spec.source, spec.format):
         if isinstance(rec, Rejected):
@@ -112,8 +137,13 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
         if rec.id in side_bad:
             bad.append(Rejected(rec.source, rec.id, side_bad[rec.id].reason, rec.line))
             continue
+        stated = rec.properties.get("energy_unit_stated")
         if rec.id in side:
             rec.energy = side[rec.id]
+        elif stated is not None and stated != spec.energy_unit and rec.energy is not None:
+            bad.append(Rejected(rec.source, rec.id, f"the file states energies in {stated}, but the landscape's "
+                                                    f"energy_unit is {spec.energy_unit}", rec.line))
+            continue
         if rec.energy is None or not np.isfinite(rec.energy):
             bad.append(Rejected(rec.source, rec.id, "missing energy", rec.line))
             continue
@@ -124,20 +154,82 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
             continue
         per = crystal.n_molecules if spec.energy_per == "cell" else 1
         crystal.energy = rec.energy * ENERGY_UNITS[spec.energy_unit] / per
+        if not np.isfinite(crystal.energy):
+            bad.append(Rejected(rec.source, rec.id, f"energy {rec.energy:g} {spec.energy_unit} is too large "
+                                                    "to convert to kJ/mol", rec.line))
+            continue
+        line_of[crystal.id] = rec.line
         crystals.append(crystal)
     if progress:
         _progress(spec.name, n_read, start, final=True)
-    crystals, wrong = _one_molecule(crystals, opts)
+    crystals, wrong = _one_molecule(crystals, opts, line_of)
     bad += wrong
+    crystals, far = _without_outliers(crystals, spec, line_of)
+    bad += far
     if not crystals:
-        reasons = Counter(_reason_kind(q.reason) for q in bad).most_common(3)
-        raise LandscapeError(f"landscape {spec.name}: no structure survived ingest of {n_read} read "
-                             f"from {spec.source}; most common reasons: {reasons}")
+        raise LandscapeError(_no_survivors(spec, bad, n_read), bad)
     return IngestResult(crystals, bad, n_read)
 
 
-def _one_molecule(crystals: list[Crystal], opts: Options) -> tuple[list[Crystal], list[Rejected]]:
-    """Keep the crystals of the landscape's majority molecule; order their atoms canonically."""
+def _no_survivors(spec: LandscapeSpec, bad: list[Rejected], n_read: int, shown: int = 50) -> str:
+    """The message of a landscape where nothing survived: counts of reasons, then the first files and reasons."""
+    reasons = ", ".join(f"{n} {r}" for r, n in Counter(_reason_kind(q.reason) for q in bad).most_common(3))
+    lines = [f"landscape {spec.name}: no structure survived the ingest of {n_read} read from {spec.source} "
+             f"({reasons}):"]
+    lines += [f"  {q.describe()}" for q in bad[:shown]]
+    if len(bad) > shown:
+        lines.append(f"  ... and {len(bad) - shown} more (see quarantine.csv)")
+    return "\n".join(lines)
+
+
+def energy_outliers(energies) -> tuple[np.ndarray, float, float]:
+    """Which energies lie far outside the landscape: (n,) bool, the median and the robust spread used.
+
+    energies: (n,) kJ/mol per molecule.  The spread is 1.4826 x the median
+    absolute deviation from the median (the standard deviation, for normal
+    data), at least :data:`OUTLIER_MIN_SPREAD`; an outlier lies more than
+    max(:data:`OUTLIER_SPREADS` x spread, :data:`OUTLIER_MIN_DISTANCE`)
+    above or below the median.  Real landscapes lie within 5 spreads (ROY,
+    the Genarris cases, the azaphenacenes) and unrelaxed trial structures
+    within about 10; a unit or typing error lies hundreds of spreads away.
+    Half the landscape can never be outliers, so one bad value cannot move
+    its zero.
+    """
+    energies = np.asarray(energies, float)
+    if len(energies) == 0:
+        return np.zeros(0, bool), math.nan, math.nan
+    median = float(np.median(energies))
+    spread = max(1.4826 * float(np.median(np.abs(energies - median))), OUTLIER_MIN_SPREAD)
+    limit = max(OUTLIER_SPREADS * spread, OUTLIER_MIN_DISTANCE)
+    return np.abs(energies - median) > limit, median, spread
+
+
+def _without_outliers(crystals: list[Crystal], spec: LandscapeSpec, line_of: dict[str, int | None]
+                      ) -> tuple[list[Crystal], list[Rejected]]:
+    """The crystals whose energies are not outliers, and a Rejected naming each outlier and the rule."""
+    far, median, spread = energy_outliers([c.energy for c in crystals])
+    kept, bad = [], []
+    for c, out in zip(crystals, far):
+        if not out:
+            kept.append(c)
+            continue
+        gap = c.energy - median
+        bad.append(Rejected(c.source, c.id, (
+            f"energy outlier: {c.energy_raw:g} {spec.energy_unit} ({c.energy:.6g} kJ/mol per molecule) lies "
+            f"{abs(gap):.4g} kJ/mol {'above' if gap > 0 else 'below'} the landscape's median ({median:.6g}), "
+            f"{abs(gap) / spread:.3g} times its robust spread ({spread:.3g}): a unit or typing error? (rule: more "
+            f"than {OUTLIER_SPREADS:g} spreads and {OUTLIER_MIN_DISTANCE:g} kJ/mol from the median)"),
+            line_of.get(c.id)))
+    return kept, bad
+
+
+def _one_molecule(crystals: list[Crystal], opts: Options, line_of: dict[str, int | None] | None = None
+                  ) -> tuple[list[Crystal], list[Rejected]]:
+    """Keep the crystals of the landscape's majority molecule; order their atoms canonically.
+
+    line_of: id -> the record's line in its file, for the rejections.
+    """
+    line_of = line_of or {}
     if not crystals:
         return [], []
     keys = Counter(c.molecule_key for c in crystals)
@@ -146,13 +238,17 @@ def _one_molecule(crystals: list[Crystal], opts: Options) -> tuple[list[Crystal]
     kept, bad = [], []
     for c in crystals:
         if c.molecule_key != majority:
-            bad.append(Rejected(c.source, c.id, f"different molecule: {c.molecule_key.split(':')[0]} "
-                                                f"({c.molecule_key}) is not the landscape's {majority}"))
+            formula = c.molecule_key.split(":")[0]
+            why = (f"different molecule: {formula} ({c.molecule_key}) is not the landscape's {majority}"
+                   if formula != majority.split(":")[0] else
+                   f"different molecule: {formula} bonded differently from the landscape's {formula} "
+                   f"({c.molecule_key}, not {majority}): atoms of neighbouring molecules too close, or a wrong cell?")
+            bad.append(Rejected(c.source, c.id, why, line_of.get(c.id)))
             continue
         try:
             assign_canonical_order(c, reference, opts)
         except BadStructure as exc:
-            bad.append(Rejected(c.source, c.id, str(exc)))
+            bad.append(Rejected(c.source, c.id, str(exc), line_of.get(c.id)))
             continue
         kept.append(c)
     return kept, bad
@@ -193,6 +289,13 @@ def quarantine_table(records: list[Rejected]) -> pd.DataFrame:
                         columns=store.QUARANTINE_COLUMNS)
 
 
+def write_quarantine(records: list[Rejected], outdir: str | Path) -> Path:
+    """Write quarantine.csv into ``outdir`` (also for a landscape that stopped); returns its path."""
+    path = Path(outdir) / "quarantine.csv"
+    store.write_csv(quarantine_table(records), path)
+    return path
+
+
 def write_landscape(result: IngestResult, outdir: str | Path) -> None:
     """Write structures.h5, manifest.csv and quarantine.csv into ``outdir``."""
     outdir = Path(outdir)
@@ -200,4 +303,4 @@ def write_landscape(result: IngestResult, outdir: str | Path) -> None:
     crystals = [result.crystals[k] for k in order]
     store.write_structures(crystals, outdir / "structures.h5")
     store.write_csv(manifest(crystals), outdir / "manifest.csv")
-    store.write_csv(quarantine_table(result.quarantine), outdir / "quarantine.csv")
+    write_quarantine(result.quarantine, outdir)
