@@ -3,7 +3,7 @@ and descriptor set.
 
 For each analysed space-group group, references of known dimension are generated with
 the landscape's own rigid molecule in that space group (:mod:`.references`), described
-with the same descriptor set, and put through the same deduplication, scaling and
+with the same descriptor set, and put through the same scaling and
 estimators as the analysis, at the group's size (each window's). Their raw estimates
 give the calibration curves (:mod:`.curves`) that turn the group's raw estimates into
 calibrated dimensions. Writes into ``outdir``:
@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.dedup import dedup
 from ..analysis.group import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
@@ -96,11 +95,11 @@ class Group:
 
 def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) -> dict:
     """Raw estimates of a random subset of ``n`` rows of a reference matrix, through the
-    analysis's deduplication, scaling and estimators (point estimates, no resampling)."""
+    analysis's scaling and estimators (point estimates, no resampling). ``n`` is the group's
+    size after its near-duplicates were removed; references are distinct crystals by
+    construction, so they are not deduplicated again."""
     rows = np.sort(np.random.default_rng(seed).choice(len(X), min(n, len(X)), replace=False))
-    Xn = X[rows]
-    kept = dedup(Xn, acfg.dedup_tol, distance="rms").kept
-    result = estimate(Xn[kept], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
+    result = estimate(X[rows], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
                       seed=seed, standardize=acfg.standardize, pointwise=False)
     out = {name: e["dimension"] for name, e in result["estimators"].items()}
     out["trend"] = curves.trend(result["estimators"].get("GRIDE", {}).get("scales", {}).get("dimension"))
@@ -124,8 +123,9 @@ def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Gro
             log(f"  {ens.label()}: only {len(thetas)} of {n_max} clash-free crystals; left out")
             continue
         X = describe(as_structures(model, thetas, orbits), dset)
+        by_size: dict[int, dict] = {}  # windows (or 'all') holding the same structures share them
         for g in groups:
-            raw = reference_estimates(X, g.n, acfg, ccfg.seed + k)
+            raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, ccfg.seed + k))
             rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
                          "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
                          "label": ens.label(), "n": g.n, **raw})
