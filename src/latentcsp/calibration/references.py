@@ -25,6 +25,10 @@ from ..synth.molecule import Molecule, principal_frame
 from ..synth.sampling import SamplingOptions, sample_trials
 
 KINDS = tuple(LOCAL_STEP)
+#: Proposals per crystal an ensemble may use (0.1 % acceptance); sampled over the full range
+#: with the lattice of a dense packing frozen, most orientations clash, and such an
+#: ensemble is left out rather than sampled for minutes.
+MAX_PROPOSALS = 1000
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,8 @@ def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesi
             log(f"references: space group {number}: none ({exc})")
             continue
         ladder = design.ensembles(list(model.names))
-        thetas = [sample(model, ens, base, n, seed=design.seed + k)[0] for k, ens in enumerate(ladder)]
+        thetas = [sample(model, ens, base, n, seed=design.seed + k, max_attempts=MAX_PROPOSALS * n)[0]
+                  for k, ens in enumerate(ladder)]
         out.append({"spacegroup": number, "names": list(model.names), "base": base,
                     "ensembles": [asdict(e) for e in ladder], "thetas": thetas})
         log(f"references: {model.sg.symbol}: {len(ladder)} ensembles of {n} crystals, "
