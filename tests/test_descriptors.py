@@ -65,8 +65,9 @@ def test_matches_numpy_reference(name, mode):
     cell = CELLS[name]
     positions, species, mol_ids = random_crystal(rng, cell, N_ATOMS[name], params.n_species)
     centres = rng.choice(len(positions), size=min(4, len(positions)), replace=False)
-    got = D.aev_arrays(cell, positions, species, mol_ids, centres, params, mode)
-    ref = reference_aev(cell, positions, species, params, centres, mol_ids, mode)
+    mol_shifts = rng.integers(-1, 2, size=(len(positions), 3))  # random ids: explicit instances
+    got = D.aev_arrays(cell, positions, species, mol_ids, centres, params, mode, mol_shifts)
+    ref = reference_aev(cell, positions, species, params, centres, mol_ids, mode, mol_shifts=mol_shifts)
     assert got.shape == (len(centres), params.n_features)
     assert np.abs(ref).max() > 0.1 and np.count_nonzero(ref[:, params.radial_length:]) > 0
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-11)
@@ -122,17 +123,19 @@ def test_results_do_not_depend_on_threads():
     rng = np.random.default_rng(3)
     cell = CELLS["triclinic"]
     positions, species, mol_ids = random_crystal(rng, cell, 60, 7, min_dist=0.7)
-    runs = [D.aev_arrays(cell, positions, species, mol_ids, neighbours="intermolecular", threads=t)
-            for t in (1, 2, 3)]
+    whole = np.zeros((60, 3), int)
+    runs = [D.aev_arrays(cell, positions, species, mol_ids, neighbours="intermolecular", mol_shifts=whole,
+                         threads=t) for t in (1, 2, 3)]
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     # 660 centres: several blocks per thread
     many = np.tile(np.arange(60), 11)
-    split = D.aev_arrays(cell, positions, species, mol_ids, many, neighbours="intermolecular", threads=2)
+    split = D.aev_arrays(cell, positions, species, mol_ids, many, neighbours="intermolecular", mol_shifts=whole,
+                         threads=2)
     assert np.array_equal(split, np.tile(runs[0], (11, 1)))
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = D.aev_arrays(cell, positions, species, mol_ids, neighbours="intermolecular")
+        one = D.aev_arrays(cell, positions, species, mol_ids, neighbours="intermolecular", mol_shifts=whole)
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(one, runs[0])
@@ -173,9 +176,14 @@ def test_aev_atoms_api_and_mol_id_array():
     assert a.shape == (16, 384) and a.dtype == np.float64
     np.testing.assert_array_equal(a, D.aev_arrays(cell, positions, species, params="ani1x"))
     atoms.arrays["mol_id"] = mol_ids
+    with pytest.raises(ValueError, match="mol_shifts"):  # random ids: not bonded molecules
+        D.aev(atoms, "ani1x", neighbours="intermolecular")
+    into_cell = -np.floor(positions @ np.linalg.inv(cell)).astype(int)  # each "molecule" in one cell
+    atoms.arrays["mol_shift"] = into_cell
     inter = D.aev(atoms, "ani1x", neighbours="intermolecular")
     np.testing.assert_array_equal(
-        inter, D.aev_arrays(cell, positions, species, mol_ids, params="ani1x", neighbours="intermolecular"))
+        inter, D.aev_arrays(cell, positions, species, mol_ids, params="ani1x", neighbours="intermolecular",
+                            mol_shifts=into_cell))
     assert not np.array_equal(inter, a)
 
 

@@ -38,6 +38,25 @@ def molecule_ids(atoms: Atoms) -> np.ndarray:
     return labels.astype(np.int64)
 
 
+def own_molecule_images(atoms: Atoms, i: int) -> set[tuple[int, tuple[int, int, int]]]:
+    """The (atom, translation) images bonded to atom i's image at translation 0, through
+    covalent bonds between images (ASE natural cutoffs): i's molecule instance, found
+    independently of the atoms' molecule ids."""
+    nl = NeighborList(natural_cutoffs(atoms, mult=1.15), self_interaction=False, bothways=True)
+    nl.update(atoms)
+    seen = {(i, (0, 0, 0))}
+    todo = [(i, np.zeros(3, int))]
+    while todo:
+        a, n = todo.pop()
+        for b, off in zip(*nl.get_neighbors(a)):
+            image = (int(b), tuple(int(x) for x in n + off))
+            if image not in seen:
+                assert len(seen) < 500, "not a molecule"
+                seen.add(image)
+                todo.append((int(b), n + off))
+    return seen
+
+
 @pytest.fixture(scope="module")
 def formam():
     at = crystal("formam")
@@ -87,19 +106,17 @@ def test_atom_permutation(roy):
 def test_supercell(formam, mode):
     ref = D.aev(formam, neighbours=mode)
     sup = formam.repeat((2, 2, 2))
-    # repeat() keeps the per-atom arrays: each copy of a molecule keeps its id, so
-    # the copies of one molecule share an id -- they are images of it, which is
-    # exactly what intermolecular mode leaves out in the small cell
+    sup.arrays["mol_id"] = molecule_ids(sup)  # each copy of a molecule is a molecule of its own
     got = D.aev(sup, neighbours=mode)
     assert got.shape == (8 * len(formam), ref.shape[1])
     np.testing.assert_allclose(got, np.tile(ref, (8, 1)), rtol=0, atol=1e-10)
 
 
-def test_supercell_with_per_molecule_ids_needs_mol_shifts(formam):
+def test_supercell_with_per_molecule_ids_and_mol_shifts(formam):
     """With mol_shifts, intermolecular leaves out only the molecule instance of
     the centre: its translated copies are neighbours, as they are in a
-    supercell where each copy has its own id.  Without them, every image of
-    the own molecule is left out, which depends on the cell (documented)."""
+    supercell where each copy has its own id.  Without them, aev() makes the
+    molecules whole itself and gives the same numbers."""
     small = formam.copy()
     small.arrays["mol_shift"] = D.molecule_shifts(small.cell.array, small.positions, small.arrays["mol_id"])
     ref = D.aev(small, neighbours="intermolecular")
@@ -108,9 +125,8 @@ def test_supercell_with_per_molecule_ids_needs_mol_shifts(formam):
     assert len(set(sup.arrays["mol_id"])) == 32
     sup.arrays["mol_shift"] = D.molecule_shifts(sup.cell.array, sup.positions, sup.arrays["mol_id"])
     np.testing.assert_allclose(D.aev(sup, neighbours="intermolecular"), np.tile(ref, (8, 1)), atol=1e-10)
-    # formamide stacks along the 3.65 Å axis: the copies matter
     without = D.aev(formam, neighbours="intermolecular")
-    assert np.abs(without - ref).max() > 0.1
+    np.testing.assert_allclose(without, ref, rtol=0, atol=1e-12)
     # and the reference agrees with the instance rule
     params = D.ani2x
     centres = [0, 9]
@@ -129,19 +145,38 @@ def test_molecule_shifts_make_molecules_whole(roy):
 
 
 def test_intermolecular_is_all_minus_own_molecule_terms(formam):
-    """all = intermolecular + (terms involving the centre's own molecule, images included),
-    the latter from the NumPy reference."""
+    """all = intermolecular + (terms involving the centre's own molecule instance),
+    the latter from the NumPy reference with the instance found through bonds."""
     params = D.ani2x
     centres = [0, 5, 11, 17]
-    mol = formam.arrays["mol_id"]
     species = params.species_index(formam.numbers)
+    own = {i: own_molecule_images(formam, i) for i in centres}
     a_all = D.aev(formam, params, centres=centres)
     a_inter = D.aev(formam, params, neighbours="intermolecular", centres=centres)
-    own = reference_aev(formam.cell.array, formam.positions, species, params, centres, mol, "all", part="own")
-    # the formamide cell is 3.65 Å wide: the own-molecule terms include its periodic images
-    assert np.abs(own).max() > 0.1
-    np.testing.assert_allclose(a_all - a_inter, own, rtol=1e-9, atol=1e-10)
-    # and the intermolecular mode against the reference directly
-    ref_inter = reference_aev(formam.cell.array, formam.positions, species, params, centres, mol,
-                              "intermolecular")
-    np.testing.assert_allclose(a_inter, ref_inter, rtol=1e-10, atol=1e-11)
+    own_terms = reference_aev(formam.cell.array, formam.positions, species, params, centres, part="own", own=own)
+    assert np.abs(own_terms).max() > 0.1
+    np.testing.assert_allclose(a_all - a_inter, own_terms, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["formam", "roy"])
+def test_intermolecular_default_keeps_images_of_the_own_molecule(name, request):
+    """aev(neighbours="intermolecular") with mol_ids only (no mol_shifts) equals a masked
+    reference that leaves out the centre's molecule instance (found through bonds between
+    periodic images, not from the ids) and keeps every periodic image of it."""
+    atoms = request.getfixturevalue(name)
+    assert "mol_shift" not in atoms.arrays
+    params = D.ani2x
+    centres = [0, 3, 8, 13]
+    species = params.species_index(atoms.numbers)
+    own = {i: own_molecule_images(atoms, i) for i in centres}
+    mol = atoms.arrays["mol_id"]
+    assert all(sorted(j for j, _ in own[i]) == list(np.flatnonzero(mol == mol[i])) for i in centres)
+    got = D.aev(atoms, params, neighbours="intermolecular", centres=centres)
+    ref = reference_aev(atoms.cell.array, atoms.positions, species, params, centres,
+                        neighbours_mode="intermolecular", own=own)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-11)
+    # leaving out every image of the own molecule (the old default) is a different answer
+    every_image = reference_aev(atoms.cell.array, atoms.positions, species, params, centres,
+                                atoms.arrays["mol_id"], "intermolecular")
+    if name == "formam":  # stacked along its 3.65 Å axis: the images are close contacts
+        assert np.abs(every_image - ref).max() > 0.1

@@ -294,12 +294,11 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
     """All neighbours of atom ``i`` within ``cutoff`` (``r <= cutoff``), every
     periodic image included, the atom itself only at non-zero translations.
 
-    ``exclude``: 0 keeps everything; 1 skips every atom ``j`` with
-    ``mol_ids[j] == mol_ids[i]``, all its images; 2 skips only the images that
-    belong to the same molecule *instance* as ``i``: ``mol_ids[j] == mol_ids[i]``
-    and translation ``n == mol_shift[j] - mol_shift[i]`` (``mol_shift``, (n, 3)
+    ``exclude``: 0 keeps everything; 1 skips the images that belong to the
+    same molecule *instance* as ``i``: ``mol_ids[j] == mol_ids[i]`` and
+    translation ``n == mol_shift[j] - mol_shift[i]`` (``mol_shift``, (n, 3)
     int: the translations that make each molecule whole, in the wrapped frame;
-    ignored for modes 0 and 1).  Writes neighbour index, integer lattice
+    ignored for mode 0).  Writes neighbour index, integer lattice
     translation (of the image of ``j``), vector ``r_j + n.cell - r_i`` and
     distance into the ``out_*`` buffers, which must hold at least
     ``max_candidates(...)`` rows.  ``bin_cart`` is ``cart[bin_atoms].T``
@@ -376,17 +375,11 @@ def centre_neighbours(i, cart, frac, cell, m, bin_start, bin_atoms, bin_cart, re
                     r2 = r2_buf[q]
                     p = s + q
                     j = bin_atoms[p]
-                    if exclude == 1:
-                        if mol_ids[j] == mi:
-                            continue
-                    elif exclude == 2:
-                        if (mol_ids[j] == mi and n0 == mol_shift[j, 0] - mol_shift[i, 0]
-                                and n1 == mol_shift[j, 1] - mol_shift[i, 1]
-                                and nc2 == mol_shift[j, 2] - mol_shift[i, 2]):
-                            continue
-                        if zero_shift and j == i:
-                            continue
-                    elif zero_shift and j == i:
+                    if zero_shift and j == i:
+                        continue
+                    if (exclude == 1 and mol_ids[j] == mi and n0 == mol_shift[j, 0] - mol_shift[i, 0]
+                            and n1 == mol_shift[j, 1] - mol_shift[i, 1]
+                            and nc2 == mol_shift[j, 2] - mol_shift[i, 2]):
                         continue
                     out_j[cnt] = j
                     out_shift[cnt, 0] = n0
@@ -490,7 +483,11 @@ class PeriodicGrid:
 
 
 def exclusion_arrays(grid: "PeriodicGrid", mol_ids, mol_shifts, exclude_same_mol: bool):
-    """(mode, mol_ids, wrapped-frame mol_shift) for :func:`centre_neighbours`."""
+    """(mode, mol_ids, wrapped-frame mol_shift) for :func:`centre_neighbours`.
+
+    Without ``mol_shifts`` the molecules of ``mol_ids`` are made whole here
+    (:func:`molecule_shifts`); ValueError when the ids do not label bonded molecules.
+    """
     n = grid.frac.shape[0]
     if not exclude_same_mol:
         return 0, np.zeros(n, np.int64), np.zeros((n, 3), np.int64)
@@ -500,12 +497,16 @@ def exclusion_arrays(grid: "PeriodicGrid", mol_ids, mol_shifts, exclude_same_mol
     if mol_ids.shape != (n,):
         raise ValueError(f"mol_ids must have shape ({n},), got {mol_ids.shape}")
     if mol_shifts is None:
-        return 1, mol_ids, np.zeros((n, 3), np.int64)
+        try:
+            return 1, mol_ids, molecule_shifts(grid.cell, grid.cart, mol_ids)
+        except ValueError as exc:
+            raise ValueError(f"excluding the own molecule: {exc}; mol_ids must label bonded molecules, "
+                             "or pass mol_shifts (the translations that make each molecule whole)") from None
     mol_shifts = np.asarray(mol_shifts)
     if mol_shifts.shape != (n, 3) or not np.array_equal(mol_shifts, np.rint(mol_shifts)):
         raise ValueError(f"mol_shifts must be integer lattice translations of shape ({n}, 3)")
     # translations relative to the wrapped positions the kernels use
-    return 2, mol_ids, np.ascontiguousarray(mol_shifts.astype(np.int64) - grid.wrap_shift)
+    return 1, mol_ids, np.ascontiguousarray(mol_shifts.astype(np.int64) - grid.wrap_shift)
 
 
 def neighbour_list(cell, positions, cutoff: float, centres=None, mol_ids=None,
@@ -517,10 +518,11 @@ def neighbour_list(cell, positions, cutoff: float, centres=None, mol_ids=None,
     integer translations of ``j``'s image relative to the input positions;
     ``vectors = r_j + shift @ cell - r_i`` in Å.
 
-    ``exclude_same_mol`` leaves out atoms with the centre's ``mol_ids``: all
-    their images, or with ``mol_shifts`` ((n, 3) int, the translations that
-    make each molecule whole: ``positions + mol_shifts @ cell``) only the
-    centre's own molecule instance (its periodic images are other molecules).
+    ``exclude_same_mol`` leaves out the centre's own molecule instance (the
+    atoms with its ``mol_ids`` in the images that make it whole); its periodic
+    images are other molecules and stay.  ``mol_shifts`` ((n, 3) int, the
+    translations that make each molecule whole: ``positions + mol_shifts @
+    cell``) default to :func:`molecule_shifts` of ``mol_ids``.
     """
     grid = PeriodicGrid(cell, positions, cutoff)
     n = grid.frac.shape[0]

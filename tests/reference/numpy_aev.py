@@ -30,10 +30,13 @@ def fc(r: float, rc: float) -> float:
     return 0.5 * math.cos(math.pi * r / rc) + 0.5
 
 
-def same_instance(i, j, n, mol_ids, mol_shifts):
-    """Is the image (j, n) in the centre i's own molecule?  Without mol_shifts:
+def same_instance(i, j, n, mol_ids, mol_shifts, own=None):
+    """Is the image (j, n) in the centre i's own molecule?  With ``own`` (centre
+    -> set of (j, n) of its molecule instance): membership; without mol_shifts:
     any image of an atom with the same id; with them: only the image that makes
     the molecule whole around i (n == mol_shifts[j] - mol_shifts[i])."""
+    if own is not None:
+        return (j, tuple(n)) in own[i]
     if mol_ids is None or mol_ids[j] != mol_ids[i]:
         return False
     if mol_shifts is None:
@@ -41,7 +44,7 @@ def same_instance(i, j, n, mol_ids, mol_shifts):
     return tuple(int(x) for x in np.asarray(mol_shifts[j]) - np.asarray(mol_shifts[i])) == tuple(n)
 
 
-def neighbours(cell, positions, i, cutoff, mol_ids=None, exclude_same_mol=False, mol_shifts=None):
+def neighbours(cell, positions, i, cutoff, mol_ids=None, exclude_same_mol=False, mol_shifts=None, own=None):
     """All (j, translation, vector, distance) with |r_j + n.cell - r_i| <= cutoff,
     excluding only (i, n = 0) and, with ``exclude_same_mol``, the centre's own
     molecule (see :func:`same_instance`); explicit loops over translations."""
@@ -60,14 +63,14 @@ def neighbours(cell, positions, i, cutoff, mol_ids=None, exclude_same_mol=False,
         for j in np.flatnonzero(r_all <= cutoff):
             if j == i and n == (0, 0, 0):
                 continue
-            if exclude_same_mol and same_instance(i, j, n, mol_ids, mol_shifts):
+            if exclude_same_mol and same_instance(i, j, n, mol_ids, mol_shifts, own):
                 continue
             out.append((int(j), n, d_all[j], float(r_all[j])))
     return out
 
 
 def reference_aev(cell, positions, species, params, centres=None, mol_ids=None,
-                  neighbours_mode="all", part="all", mol_shifts=None):
+                  neighbours_mode="all", part="all", mol_shifts=None, own=None):
     """AEVs, (n_centres, n_features).
 
     ``params`` is any object with Rcr, Rca, EtaR, ShfR, EtaA, Zeta, ShfA, ShfZ
@@ -75,7 +78,9 @@ def reference_aev(cell, positions, species, params, centres=None, mol_ids=None,
     ``part``: ``"all"`` (the AEV), or ``"own"`` for the terms that involve the
     centre's own molecule: radial terms of same-molecule neighbours and angular
     terms of pairs with at least one same-molecule member (so that
-    ``all = intermolecular + own``).
+    ``all = intermolecular + own``).  The own molecule is ``own[i]`` (a set of
+    (j, translation) images) when given, else from ``mol_ids`` and ``mol_shifts``
+    (see :func:`same_instance`).
     """
     n_sp = len(params.species)
     ShfR = np.asarray(params.ShfR, float)
@@ -91,16 +96,16 @@ def reference_aev(cell, positions, species, params, centres=None, mol_ids=None,
     exclude = neighbours_mode == "intermolecular"
     out = np.zeros((len(centres), n_feat))
     for row, i in enumerate(centres):
-        neigh = neighbours(cell, positions, i, params.Rcr, mol_ids, exclude, mol_shifts)
-        own = [same_instance(i, j, n, mol_ids, mol_shifts) for j, n, _, _ in neigh]
+        neigh = neighbours(cell, positions, i, params.Rcr, mol_ids, exclude, mol_shifts, own)
+        own_i = [same_instance(i, j, n, mol_ids, mol_shifts, own) for j, n, _, _ in neigh]
         # radial
-        for (j, _, _, r), is_own in zip(neigh, own):
+        for (j, _, _, r), is_own in zip(neigh, own_i):
             if part == "own" and not is_own:
                 continue
             for k in range(nR):
                 out[row, species[j] * nR + k] += 0.25 * math.exp(-params.EtaR * (r - ShfR[k]) ** 2) * fc(r, params.Rcr)
         # angular: unordered pairs of neighbours within Rca
-        ang = [(nb, is_own) for nb, is_own in zip(neigh, own) if nb[3] <= params.Rca]
+        ang = [(nb, is_own) for nb, is_own in zip(neigh, own_i) if nb[3] <= params.Rca]
         for a_ in range(len(ang)):
             for b_ in range(a_ + 1, len(ang)):
                 (j, _, dj, rj), own_j = ang[a_]

@@ -124,13 +124,11 @@ def aev_arrays(
     params : parameter set or preset name / config mapping.
     neighbours : ``"all"`` or ``"intermolecular"`` (own molecule excluded).
     mol_shifts : optional (n, 3) int translations that make each molecule
-        whole (``positions + mol_shifts @ cell``, see :func:`molecule_shifts`).
-        Without them ``intermolecular`` leaves out every atom with the
-        centre's mol_id *and all their periodic images*; with them only the
-        centre's own molecule instance is left out, and its periodic images
+        whole (``positions + mol_shifts @ cell``).  ``intermolecular`` leaves
+        out the centre's own molecule instance only; its periodic images
         (translated copies: other molecules of the crystal) count as
-        neighbours.  Only the latter is invariant under a change to a
-        supercell with per-molecule ids.
+        neighbours.  Default: :func:`molecule_shifts` of ``mol_ids``, which
+        must then label bonded molecules (ValueError otherwise).
     threads : threads for this call (default ``numba.get_num_threads()``).
     out : optional C-contiguous float64 array of shape (n_centres,
         params.n_features) to write into, e.g. a buffer reused from structure
@@ -183,7 +181,7 @@ def aev(atoms, preset: AEVParams | str | Mapping[str, Any] = "ani2x", neighbours
     float64 in TorchANI's layout and units (rows in ``centres`` order, default
     all atoms).  An element outside the preset's species raises ValueError.
     ``mol_shifts``: see :func:`aev_arrays` (default ``atoms.arrays['mol_shift']``
-    when present).
+    when present, else the molecules of ``mol_ids`` are made whole).
     """
     params = get_params(preset)
     _check_mode(neighbours)

@@ -20,9 +20,8 @@ Functional form, exactly as TorchANI (``torchani.aev``, 2.x) computes it:
 
 Neighbours are all periodic images within the cutoff, including images of the
 centre itself; in ``intermolecular`` mode the centre's own molecule is left
-out of both sums (every atom with its mol_id and all their images, or, given
-molecule shifts, only the molecule instance itself; see
-:func:`latentcsp.pbc.centre_neighbours`).
+out of both sums (the molecule instance itself: its periodic images are other
+molecules and count; see :func:`latentcsp.pbc.centre_neighbours`).
 
 Layout of one output row: radial block ``[species, ShfR]`` (species-major),
 then the angular block ``[pair, ShfA, ShfZ]`` with ``pair`` the row-major index
