@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["Autoencoder", "FORMAT", "feature_scale"]
+__all__ = ["Autoencoder", "FORMAT", "check_matrix", "feature_scale", "fit_preprocessing"]
 
 FORMAT = "latentcsp.latent.Autoencoder/1"
 
@@ -126,6 +126,42 @@ def feature_scale(X, const_tol: float = 1e-6) -> np.ndarray:
     if top <= 0.0:
         return np.ones_like(std)
     return np.where(std > const_tol * top, std, top)
+
+
+def check_matrix(X, n_features: int | None = None) -> np.ndarray:
+    """``X`` as a finite float64 (structures × features) matrix; ValueError otherwise
+    (also when it has not ``n_features`` columns)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"expected a 2-d array (structures × features), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, the model was fitted on {n_features}")
+    return X
+
+
+def fit_preprocessing(X: np.ndarray, input_pca: bool = True, const_tol: float = 1e-6, scale=None):
+    """The standardization of ``X`` (n, d) and its rotation onto principal axes, as :meth:`Autoencoder.fit` makes them.
+
+    Returns ``(mean (d,), scale (d,), components (r, d) or None)``: the
+    components are the principal axes of the standardized ``X`` up to its
+    numerical rank r (``input_pca``), with deterministic signs.  ``scale``
+    (d,), if given, is used instead of X's own (see :func:`feature_scale`).
+    """
+    mean = X.mean(axis=0)
+    scale = feature_scale(X, const_tol) if scale is None else np.asarray(scale, dtype=np.float64)
+    if not input_pca:
+        return mean, scale, None
+    Z = (X - mean) / scale
+    _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    tol = (s[0] if s.size else 0.0) * max(Z.shape) * np.finfo(np.float64).eps
+    r = max(1, int(np.sum(s > tol)))
+    vt = vt[:r]
+    # deterministic signs: the largest-magnitude loading of each axis is positive
+    signs = np.sign(vt[np.arange(r), np.argmax(np.abs(vt), axis=1)])
+    signs[signs == 0] = 1.0
+    return mean, scale, vt * signs[:, None]
 
 
 class Autoencoder(TransformerMixin, BaseEstimator):
@@ -201,42 +237,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if int(self.max_epochs) < 1 or int(self.batch_size) < 1 or int(self.patience) < 1:
             raise ValueError("max_epochs, batch_size and patience must be >= 1")
 
-    @staticmethod
-    def _as_matrix(X, n_features=None) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ValueError(f"expected a 2-d array (structures × features), got shape {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf")
-        if n_features is not None and X.shape[1] != n_features:
-            raise ValueError(f"X has {X.shape[1]} features, the model was fitted on {n_features}")
-        return X
-
     def _check_fitted(self):
         if not hasattr(self, "net_"):
             raise RuntimeError("this Autoencoder is not fitted yet: call fit() first")
 
     # ---------------------------------------------------------- preprocessing
-    @staticmethod
-    def _preprocessing(X: np.ndarray, input_pca: bool, const_tol: float = 1e-6, scale=None):
-        """Scaler mean/scale and (optionally) the rotation onto the principal axes of X.
-
-        ``scale`` (d,), if given, is used instead of X's own (see :func:`feature_scale`).
-        """
-        mean = X.mean(axis=0)
-        scale = feature_scale(X, const_tol) if scale is None else np.asarray(scale, dtype=np.float64)
-        if not input_pca:
-            return mean, scale, None
-        Z = (X - mean) / scale
-        _, s, vt = np.linalg.svd(Z, full_matrices=False)
-        tol = (s[0] if s.size else 0.0) * max(Z.shape) * np.finfo(np.float64).eps
-        r = max(1, int(np.sum(s > tol)))
-        vt = vt[:r]
-        # deterministic signs: the largest-magnitude loading of each axis is positive
-        signs = np.sign(vt[np.arange(r), np.argmax(np.abs(vt), axis=1)])
-        signs[signs == 0] = 1.0
-        return mean, scale, vt * signs[:, None]
-
     def _standardize(self, X):
         return (X - self.scaler_mean_) / self.scaler_scale_
 
@@ -249,20 +254,26 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         return Z * self.scaler_scale_ + self.scaler_mean_
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y=None):
-        """Fit on ``X`` (n, d) raw descriptors. ``y`` is ignored."""
+    def fit(self, X, y=None, preprocessing: tuple | None = None):
+        """Fit on ``X`` (n, d) raw descriptors. ``y`` is ignored.
+
+        ``preprocessing``: ``(mean, scale, components or None)`` to use instead
+        of X's own (:func:`fit_preprocessing`), e.g. one set shared by the models
+        of a width sweep.  Sets ``fit_info_`` (epochs, best epoch, per-epoch
+        training and monitored losses, the train/validation split sizes, seconds).
+        """
         self._check_params()
-        X = self._as_matrix(X)
+        X = check_matrix(X)
         if X.shape[0] < 2:
             raise ValueError("need at least 2 structures to fit")
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (sklearn dependency)
+        if preprocessing is None:
+            from threadpoolctl import threadpool_limits  # noqa: PLC0415  (sklearn dependency)
 
-        with threadpool_limits(limits=int(self.n_threads)):  # BLAS threads for the SVD, as torch's
-            mean, scale, comps = self._preprocessing(X, bool(self.input_pca), float(self.const_tol))
-            return self._fit_preprocessed(X, mean, scale, comps)
+            with threadpool_limits(limits=int(self.n_threads)):  # BLAS threads for the SVD, as torch's
+                preprocessing = fit_preprocessing(X, bool(self.input_pca), float(self.const_tol))
+        return self._fit_network(X, *preprocessing)
 
-    def _fit_preprocessed(self, X, mean, scale, comps):
-        """Fit with a given scaler and rotation (lets a width sweep share them across widths)."""
+    def _fit_network(self, X, mean, scale, comps):
         torch = _torch()
         t0 = time.perf_counter()
         self.scaler_mean_, self.scaler_scale_, self.components_ = mean, scale, comps
@@ -375,7 +386,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Latent coordinates (n, latent_dim); the posterior mean for a VAE."""
         self._check_fitted()
-        X = self._as_matrix(X, self.n_features_in_)
+        X = check_matrix(X, self.n_features_in_)
         return self._run(lambda t: self.net_.encode(t)[0], self._to_network_space(X))
 
     def inverse_transform(self, Z) -> np.ndarray:
@@ -395,7 +406,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
         ``per_structure=True`` returns one value per row of ``X``.
         """
-        X = self._as_matrix(X, getattr(self, "n_features_in_", None))
+        X = check_matrix(X, getattr(self, "n_features_in_", None))
         err = (self._standardize(X) - self._standardize(self.reconstruct(X))) ** 2
         return err.mean(axis=1) if per_structure else float(err.mean())
 
@@ -466,3 +477,4 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         net.eval()
         model.net_ = net
         return model
+

@@ -43,7 +43,7 @@ from typing import Mapping
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .autoencoder import Autoencoder
+from .autoencoder import Autoencoder, check_matrix, fit_preprocessing
 from .sampling import pca_gaussian_samples, realism, sample_and_score
 from .sweep import DEFAULT_MIN_GAIN, DEFAULT_MIN_R2, DEFAULT_TOL, knee_report, summarize_sweep, width_sweep
 
@@ -124,7 +124,7 @@ def _pca_coords(model: Autoencoder, X, width: int) -> np.ndarray:
     Z = (X - model.scaler_mean_) / model.scaler_scale_
     comps = model.components_
     if comps is None:
-        comps = Autoencoder._preprocessing(X, True, float(model.const_tol), model.scaler_scale_)[2]
+        comps = fit_preprocessing(X, True, float(model.const_tol), model.scaler_scale_)[2]
     w = min(int(width), comps.shape[0])
     scores = Z @ comps[:w].T
     if w < width:  # rank-deficient group: pad so shapes are as documented
@@ -166,7 +166,7 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances) -> dict:
 
     timings: dict = {}
     t_all = time.perf_counter()
-    X = Autoencoder._as_matrix(X)
+    X = check_matrix(X)
     n, d = X.shape
     ids = [str(i) for i in (ids if ids is not None else range(n))]
     if len(ids) != n:

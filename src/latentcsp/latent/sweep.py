@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .autoencoder import Autoencoder, feature_scale
+from .autoencoder import Autoencoder, check_matrix, feature_scale, fit_preprocessing
 
 __all__ = ["width_sweep", "summarize_sweep", "effective_dimension", "knee_report", "fold_indices",
            "resolution", "describe_resolution"]
@@ -129,7 +129,7 @@ def width_sweep(X, widths=None, *, max_width: int = 12, n_folds: int = 5, seed: 
 
 
 def _width_sweep(X, widths, max_width, n_folds, seed, pca, global_scale, ae_params) -> pd.DataFrame:
-    X = Autoencoder._as_matrix(X)
+    X = check_matrix(X)
     widths = list(range(1, int(max_width) + 1)) if widths is None else sorted({int(w) for w in widths})
     if not widths or widths[0] < 1:
         raise ValueError("widths must be >= 1")
@@ -142,7 +142,7 @@ def _width_sweep(X, widths, max_width, n_folds, seed, pca, global_scale, ae_para
     rows = []
     for fold, (tr, te) in enumerate(fold_indices(X.shape[0], n_folds, seed)):
         Xtr, Xte = X[tr], X[te]
-        mean, scale, comps = Autoencoder._preprocessing(Xtr, True, const_tol, scale_all)
+        mean, scale, comps = fit_preprocessing(Xtr, True, const_tol, scale_all)
         Zte = (Xte - mean) / scale
         null = _mse(Zte, 0.0)
         for w in widths:
@@ -153,8 +153,7 @@ def _width_sweep(X, widths, max_width, n_folds, seed, pca, global_scale, ae_para
                 row["pca_mse"] = _mse(Zte, (Zte @ V.T) @ V)
                 row["pca_components"] = m
             ae = Autoencoder(latent_dim=w, **ae_params)
-            ae._check_params()
-            ae._fit_preprocessed(Xtr, mean, scale, comps if input_pca else None)
+            ae.fit(Xtr, preprocessing=(mean, scale, comps if input_pca else None))
             row["ae_mse"] = ae.reconstruction_error(Xte)
             if pca:
                 row["pca_rel"] = row["pca_mse"] / null if null > 0 else np.nan
