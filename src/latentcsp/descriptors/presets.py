@@ -30,22 +30,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from ase.data import atomic_numbers as ATOMIC_NUMBER, chemical_symbols
 
 __all__ = ["AEVParams", "PRESETS", "get_params", "ani1x", "ani2x", "smooth", "torchani_linspace"]
 
 #: Version tag of the functional form computed by the kernels; part of the hash,
 #: so that a change in what the numbers mean invalidates cached descriptors.
 FORMULA_VERSION = "ani-aev-1"
-
-# Chemical symbols (Z = 1..118), for validating custom species lists.
-_SYMBOLS = (
-    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn "
-    "Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce "
-    "Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn "
-    "Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl "
-    "Mc Lv Ts Og"
-).split()
-SYMBOL_TO_Z = {s: i + 1 for i, s in enumerate(_SYMBOLS)}
 
 
 def _f32(x: float) -> float:
@@ -106,7 +97,7 @@ class AEVParams:
         species = tuple(str(s) for s in self.species)
         if not species:
             raise ValueError("AEV parameter set needs at least one species")
-        bad = [s for s in species if s not in SYMBOL_TO_Z]
+        bad = [s for s in species if ATOMIC_NUMBER.get(s, 0) < 1]
         if bad:
             raise ValueError(f"unknown element symbol(s) in species: {bad}")
         if len(set(species)) != len(species):
@@ -140,7 +131,7 @@ class AEVParams:
 
     @property
     def atomic_numbers(self) -> tuple[int, ...]:
-        return tuple(SYMBOL_TO_Z[s] for s in self.species)
+        return tuple(ATOMIC_NUMBER[s] for s in self.species)
 
     def species_index(self, numbers: Sequence[int] | np.ndarray) -> np.ndarray:
         """Map atomic numbers to indices into ``species`` (int64 array).
@@ -154,7 +145,7 @@ class AEVParams:
         idx = lut[numbers]
         if (idx < 0).any():
             missing = sorted({int(z) for z in numbers[idx < 0]})
-            names = [_SYMBOLS[z - 1] if 1 <= z <= len(_SYMBOLS) else f"Z={z}" for z in missing]
+            names = [chemical_symbols[z] if 1 <= z < len(chemical_symbols) else f"Z={z}" for z in missing]
             raise ValueError(
                 f"element(s) {', '.join(names)} not covered by AEV preset "
                 f"'{self.name}' (species {' '.join(self.species)}); use a preset or custom "

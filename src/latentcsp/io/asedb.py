@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from . import RawStructure, Rejected, file_stem, register
-from .cif import resolve_spacegroup
+from ..crystallography import resolve_spacegroup
 from .energies import parse_energy
 
 ID_KEYS = ("name", "id", "csd_code", "identifier", "label")
@@ -32,7 +32,7 @@ SG_NUMBER_KEYS = ("spg_num", "spacegroup_number", "space_group_number")
 
 
 @register("ase-db")
-def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
+def read_asedb(path: str) -> Iterator[RawStructure | Rejected]:
     """Yield every row of an ASE database as a crystal."""
     import ase.db
 

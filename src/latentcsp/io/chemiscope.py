@@ -46,7 +46,7 @@ from ase.data import atomic_numbers
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from ..pbc import check_geometry
-from .cif import resolve_spacegroup
+from ..crystallography import resolve_spacegroup
 from .energies import parse_energy, unit_of_column
 
 #: spglib tolerance (Å) for the supercell -> primitive reduction.
@@ -181,7 +181,7 @@ def _structure_arrays(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @register("chemiscope")
 def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = PRIMITIVE_SYMPREC,
-                    primitive: bool = True, **_options) -> Iterator[RawStructure | Rejected]:
+                    primitive: bool = True) -> Iterator[RawStructure | Rejected]:
     """Yield every structure of a chemiscope dataset (see the module docstring)."""
     if Path(path).stat().st_size == 0:
         yield Rejected(path, None, "empty file")

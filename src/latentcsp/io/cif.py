@@ -32,9 +32,9 @@ Ids: the file stem when the file holds one crystal block (Genarris, CSD
 downloads: the side tables use the stem), else the block name.  The block
 name is kept in ``properties['block']``.
 
-The crystallographic helpers here (:func:`parse_symop`, :func:`cell_matrix`,
-:func:`resolve_spacegroup`, :func:`expand_sites`) are shared with the .res
-reader.
+The crystallography (operators, cell, site expansion and its repair, space
+groups) is :mod:`latentcsp.crystallography`'s, shared with the .res reader
+and the generator.
 """
 
 from __future__ import annotations
@@ -43,29 +43,24 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
-from fractions import Fraction
 from typing import Iterator
 
 import gemmi
 import numpy as np
+from ase.data import atomic_numbers, chemical_symbols
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
+from ..crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, resolve_spacegroup,
+                               spacegroup_symops)
 from ..pbc import MAX_CELLS_AWAY
 from .energies import parse_energy
 
-#: Images of one site closer than this (Å) are one atom on a special position.
-#: Real distinct images of a site are >= ~0.7 Å apart (H across a mirror);
-#: pymatgen's rational-approximation origins leave up to ~0.008 Å of noise.
-MERGE_TOL = 0.05
-#: Wider merge tolerances (Å) tried, in order, when the stated multiplicity or
-#: formula says a site was over-expanded.
-WIDER_TOLS = (0.1, 0.2, 0.35, 0.5)
 #: Occupancies below ``1 - OCC_TOL`` are partial.
 OCC_TOL = 0.01
 
 _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
               "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
-_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz",
+SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz",
                "_space_group_symop.operation_xyz", "_symmetry_equiv.pos_as_xyz")
 _HM_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M",
             "_space_group.name_H-M_alt", "_space_group_name_H-M")
@@ -75,239 +70,6 @@ _NUMBER_TAGS = ("_space_group_IT_number", "_symmetry_Int_Tables_number",
 #: Per-structure energy tags some CSP codes add (none is standard CIF).
 ENERGY_TAGS = ("_csp_energy", "_lattice_energy", "_energy", "_total_energy")
 _CRYSTAL_TAG_PREFIXES = ("_cell_", "_atom_site_", "_symmetry_", "_space_group")
-
-
-# --------------------------------------------------------------------------
-# crystallographic helpers (shared with res.py)
-# --------------------------------------------------------------------------
-
-_TOKENS = re.compile(r"[+-]|[^+-]+")
-_COEF_AXIS = re.compile(r"^(\d*\.?\d*(?:/\d+)?)\*?([xyz])$")
-
-
-@lru_cache(maxsize=8192)
-def parse_symop(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Parse ``'-x+1/2, y, -z+593/813'`` into (rotation, translation).
-
-    Returns the 3x3 rotation (row-major, 9 floats) and the translation (3
-    floats), exact fractions converted to float.  Accepts SHELX forms
-    (``1/2+X``, ``0.5-y``), quotes and spaces.  Raises ValueError.
-    """
-    s = text.strip().strip("'\"").replace(" ", "").replace("\t", "").lower()
-    parts = s.split(",")
-    if len(parts) != 3 or not all(parts):
-        raise ValueError(f"not a symmetry operator: {text!r}")
-    rot = [0.0] * 9
-    tra = [0.0, 0.0, 0.0]
-    for row, part in enumerate(parts):
-        sign, pending, terms = 1, False, 0
-        for tok in _TOKENS.findall(part):
-            if tok in "+-":
-                if pending:
-                    raise ValueError(f"not a symmetry operator: {text!r}")
-                sign, pending = (-1 if tok == "-" else 1), True
-                continue
-            m = _COEF_AXIS.match(tok)
-            try:
-                if m:
-                    coef = float(Fraction(m.group(1))) if m.group(1) else 1.0
-                    rot[row * 3 + "xyz".index(m.group(2))] += sign * coef
-                else:
-                    tra[row] += sign * float(Fraction(tok))
-            except (ValueError, ZeroDivisionError):
-                raise ValueError(f"not a symmetry operator: {text!r}") from None
-            sign, pending, terms = 1, False, terms + 1
-        if pending or not terms:
-            raise ValueError(f"not a symmetry operator: {text!r}")
-    if abs(np.linalg.det(np.array(rot).reshape(3, 3))) < 0.5:
-        raise ValueError(f"singular symmetry operator: {text!r}")
-    return tuple(rot), tuple(tra)
-
-
-def _is_known(r, t, rots, trans, tol: float = 2e-3) -> bool:
-    """Whether (r, t) repeats a listed operator (translations equal modulo 1 within ``tol``)."""
-    for r2, t2 in zip(rots, trans):
-        if all(abs(a - b) < 1e-6 for a, b in zip(r, r2)) and \
-                all(abs((a - b + 0.5) % 1.0 - 0.5) < tol for a, b in zip(t, t2)):
-            return True
-    return False
-
-
-@lru_cache(maxsize=2048)
-def ops_arrays(symops: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Rotations (m, 3, 3) and translations (m, 3) of a tuple of xyz strings.
-
-    Duplicate operators (same rotation, same translation modulo 1 within
-    2e-3, as files with rational-approximation origins need) are dropped;
-    the identity is added when missing.  Raises ValueError, also when the
-    operators do not form a group.
-    """
-    rots, trans = [], []
-    for text in ("x,y,z",) + tuple(symops):
-        r, t = parse_symop(text)
-        if not _is_known(r, t, rots, trans):
-            rots.append(r)
-            trans.append(t)
-    R = np.array(rots, dtype=float).reshape(-1, 3, 3)
-    T = np.array(trans, dtype=float).reshape(-1, 3)
-    _check_group(R, T)
-    R.setflags(write=False)
-    T.setflags(write=False)
-    return R, T
-
-
-def _rotation_keys(R: np.ndarray) -> np.ndarray:
-    """One int64 per integer rotation matrix (entries -4..4)."""
-    Ri = np.rint(R).reshape(len(R), 9).astype(np.int64)
-    return ((np.clip(Ri, -4, 4) + 4) * (9 ** np.arange(9, dtype=np.int64))).sum(axis=1)
-
-
-def _check_group(R: np.ndarray, T: np.ndarray, tol: float = 2e-3) -> None:
-    """Raise ValueError unless the operators are closed under composition (modulo lattice translations)."""
-    m = len(R)
-    if m == 1:
-        return
-    if not np.allclose(R, np.rint(R), atol=1e-6) or np.abs(np.rint(R)).max() > 4:
-        raise ValueError("symmetry operators with non-integer rotations in the cell's basis")
-    keys = _rotation_keys(R)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    prod_r = np.einsum("aij,bjk->abik", R, R).reshape(-1, 3, 3)
-    prod_t = (np.einsum("aij,bj->abi", R, T) + T[:, None, :]).reshape(-1, 3)
-    pk = _rotation_keys(prod_r)
-    lo = np.searchsorted(sorted_keys, pk, side="left")
-    hi = np.searchsorted(sorted_keys, pk, side="right")
-    found = np.zeros(len(pk), dtype=bool)
-    for offset in range(int((hi - lo).max()) if len(pk) else 0):
-        idx = lo + offset
-        valid = idx < hi
-        cand = order[np.minimum(idx, m - 1)]
-        d = prod_t - T[cand]
-        d -= np.round(d)
-        found |= valid & (np.abs(d) < tol).all(axis=1)
-    if not found.all():
-        raise ValueError(f"the {m} symmetry operators do not form a group (incomplete or inconsistent list)")
-
-
-def cell_matrix(a: float, b: float, c: float, alpha: float, beta: float, gamma: float) -> np.ndarray:
-    """Lattice vectors as rows (Å), ASE's convention: a along x, b in the xy plane.
-
-    Raises ValueError for non-positive lengths or impossible angles.
-    """
-    if min(a, b, c) <= 0 or not all(0 < x < 180 for x in (alpha, beta, gamma)):
-        raise ValueError(f"impossible cell {a} {b} {c} {alpha} {beta} {gamma}")
-    al, be, ga = np.radians([alpha, beta, gamma])
-    ca, cb, cg, sg = np.cos(al), np.cos(be), np.cos(ga), np.sin(ga)
-    # exact zeros for right angles, as ASE does
-    ca, cb, cg = (0.0 if abs(x - 90.0) < 1e-10 else v for x, v in ((alpha, ca), (beta, cb), (gamma, cg)))
-    sg = 1.0 if abs(gamma - 90.0) < 1e-10 else sg
-    cy = (ca - cb * cg) / sg
-    cz2 = 1.0 - cb * cb - cy * cy
-    if cz2 <= 1e-10:
-        raise ValueError(f"impossible cell angles {alpha} {beta} {gamma}")
-    return np.array([[a, 0.0, 0.0], [b * cg, b * sg, 0.0], [c * cb, c * cy, c * np.sqrt(cz2)]])
-
-
-def _normal_symbol(symbol: str) -> str:
-    s = symbol.strip().strip("'\"").strip()
-    return re.sub(r"\s+", " ", s)
-
-
-@lru_cache(maxsize=1024)
-def resolve_spacegroup(symbol: str) -> "gemmi.SpaceGroup | None":
-    """gemmi's space group for a stated H-M, Hall or number string, or None.
-
-    Tolerates the common variants: ``P2_1/c``, ``P2(1)/n``, ``P 21/c``,
-    ``P 1 21/c 1``, ``Cmce``/``Cmca``, ``R-3:H``, ``14``, Hall ``-P 2ybc``.
-    """
-    s = _normal_symbol(symbol)
-    if not s or s in ("?", "."):
-        return None
-    if s.isdigit():
-        n = int(s)
-        return gemmi.SpaceGroup(n) if 1 <= n <= 230 else None
-    candidates = [s, re.sub(r"_(\d)", r"\1", s), re.sub(r"\((\d)\)", r"\1", s)]
-    candidates.append(re.sub(r"\((\d)\)", r"\1", candidates[1]))
-    candidates += [c.replace(" ", "") for c in candidates]
-    candidates += [c[:1].upper() + c[1:].lower() for c in candidates]
-    for cand in candidates:
-        try:
-            sg = gemmi.find_spacegroup_by_name(cand)
-        except Exception:
-            sg = None
-        if sg is not None:
-            return sg
-    try:  # a Hall symbol
-        return gemmi.find_spacegroup_by_ops(gemmi.symops_from_hall(s))
-    except Exception:
-        return None
-
-
-def spacegroup_symops(sg: "gemmi.SpaceGroup") -> tuple[str, ...]:
-    """All operators (centring included) of a gemmi space group, as xyz strings."""
-    return tuple(op.triplet() for op in sg.operations())
-
-
-@lru_cache(maxsize=64)
-def _earlier(m: int) -> np.ndarray:
-    """(m, m) bool, [i, j] true for i < j."""
-    mask = np.triu(np.ones((m, m), dtype=bool), k=1)
-    mask.setflags(write=False)
-    return mask
-
-
-def expand_sites(frac: np.ndarray, R: np.ndarray, T: np.ndarray, lattice: np.ndarray,
-                 tol: float = MERGE_TOL, multiplicity: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply every operator to every site and merge coincident images.
-
-    frac: (n, 3) fractional coordinates of the asymmetric-unit sites.
-    R, T: (m, 3, 3), (m, 3) operators forming a group (identity first).
-    lattice: (3, 3) rows, Å, for distances.
-    multiplicity: (n,) stated site multiplicities (0 = unknown) or None: a
-        site with more images than stated is re-merged at :data:`WIDER_TOLS`.
-
-    Returns (positions (N, 3) fractional in [0, 1), site index (N,), the merge
-    tolerance used per site (n,)).  Each kept image is the first of its
-    cluster in operator order, so the written site itself is kept exactly.
-
-    Because the operators form a group, two images of a site coincide only if
-    some non-identity image coincides with the site itself; only such sites
-    (and sites whose stated multiplicity is below m) need the pairwise merge.
-    """
-    n, m = len(frac), len(R)
-    img = np.einsum("mij,nj->nmi", R, frac) + T[None, :, :]
-    img -= np.floor(img)
-    img[img >= 1.0] -= 1.0
-    used = np.full(n, tol)
-    if m == 1:
-        return img.reshape(n, 3), np.arange(n), used
-    d0 = img[:, 1:, :] - img[:, :1, :]
-    d0 -= np.round(d0)
-    c0 = d0 @ lattice
-    special = ((c0 * c0).sum(axis=2) < tol * tol).any(axis=1)
-    if multiplicity is not None:
-        special |= (multiplicity > 0) & (multiplicity < m)
-    if not special.any():
-        return img.reshape(n * m, 3), np.repeat(np.arange(n), m), used
-    keep = np.ones((n, m), dtype=bool)
-    earlier = _earlier(m)
-    for s in np.nonzero(special)[0]:
-        d = img[s][:, None, :] - img[s][None, :, :]
-        d -= np.round(d)
-        c = d @ lattice
-        dist = np.sqrt((c * c).sum(axis=2))
-        k = ~((dist < tol) & earlier).any(axis=0)
-        stated = 0 if multiplicity is None else int(multiplicity[s])
-        if stated > 0 and k.sum() > stated:
-            for wider in WIDER_TOLS:
-                k2 = ~((dist < wider) & earlier).any(axis=0)
-                if k2.sum() <= stated:
-                    k, used[s] = k2, wider
-                    break
-        keep[s] = k
-    sites = np.repeat(np.arange(n), m).reshape(n, m)
-    return img[keep], sites[keep], used
 
 
 # --------------------------------------------------------------------------
@@ -329,10 +91,10 @@ def element_number(symbol: str) -> int:
         return 1
     two = letters[:2]
     if len(two) == 2 and ((two[1].islower()) or two.upper() in _TWO_LETTER_UPPER):
-        z = gemmi.Element(two.capitalize()).atomic_number
+        z = atomic_numbers.get(two.capitalize(), 0)
         if z:
             return z
-    return gemmi.Element(letters[0].upper()).atomic_number
+    return atomic_numbers.get(letters[0].upper(), 0)
 
 
 @lru_cache(maxsize=1024)
@@ -382,11 +144,9 @@ def formula_string(counts: Counter) -> str:
     return "".join(f"{e}{int(counts[e]) if float(counts[e]).is_integer() else counts[e]}" for e in order)
 
 
-_SYMBOLS = [gemmi.Element(z).name if z else "X" for z in range(119)]
-
-
-def _counts(numbers: np.ndarray) -> Counter:
-    return Counter({_SYMBOLS[z]: float(c) for z, c in Counter(numbers.tolist()).items()})
+def element_counts(numbers: np.ndarray) -> Counter:
+    """Element symbol -> number of atoms (float) of atomic numbers ``numbers``."""
+    return Counter({chemical_symbols[z]: float(c) for z, c in Counter(numbers.tolist()).items()})
 
 
 # --------------------------------------------------------------------------
@@ -415,7 +175,7 @@ def _first(block: "gemmi.cif.Block", tags) -> str | None:
     return None
 
 
-def _values(block: "gemmi.cif.Block", tags) -> list[str]:
+def loop_values(block: "gemmi.cif.Block", tags) -> list[str]:
     for tag in tags:
         table = block.find([tag])
         if len(table):
@@ -449,7 +209,7 @@ def _symmetry(block) -> tuple[tuple[str, ...], str | None, int | None]:
         stated_sg = resolve_spacegroup(hm)
         if stated_sg is None:
             raise _Bad(f"unknown space-group symbol {hm!r}")
-    symops = tuple(_values(block, _SYMOP_TAGS))
+    symops = tuple(loop_values(block, SYMOP_TAGS))
     if not symops and hall is not None:
         try:
             symops = tuple(op.triplet() for op in gemmi.symops_from_hall(hall))
@@ -568,13 +328,13 @@ def _block_structure(block, path: str, ident: str, lines, line: int | None) -> R
     formula = formula_counts(formula_text) if formula_text else Counter()
 
     frac, site, used = expand_sites(coords, R, T, lattice, MERGE_TOL, mult)
-    counts = _counts(numbers[site])
+    counts = element_counts(numbers[site])
     if formula and not composition_matches(counts, formula, z):
         fixed = False
         if sum(counts.values()) > sum(formula.values()) * (z or 1):  # over-expanded: merge wider
             for wider in WIDER_TOLS:
                 f2, s2, u2 = expand_sites(coords, R, T, lattice, wider, mult)
-                c2 = _counts(numbers[s2])
+                c2 = element_counts(numbers[s2])
                 if composition_matches(c2, formula, z):
                     frac, site, used, counts, fixed = f2, s2, u2, c2, True
                     break
@@ -645,7 +405,7 @@ def _headers(text: str) -> list[tuple[str, int, int]]:
 
 
 @register("cif")
-def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
+def read_cif(path: str) -> Iterator[RawStructure | Rejected]:
     """Yield every crystal block of a CIF file (see the module docstring)."""
     try:
         text = read_text(path)

@@ -32,7 +32,7 @@ from ase.data import atomic_numbers
 from ase.io.extxyz import key_val_str_to_dict, read_xyz
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from .cif import resolve_spacegroup
+from ..crystallography import resolve_spacegroup
 from .energies import parse_energy
 
 _SKIP = {"energy", "spacegroup", "name", "id", "pbc", "unit_cell"}
@@ -172,7 +172,7 @@ def _name_in(comment: str, fallback: str) -> str:
 
 
 @register("extxyz")
-def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
+def read_extxyz(path: str) -> Iterator[RawStructure | Rejected]:
     """Yield every frame of an extended XYZ file."""
     try:
         text = read_text(path)

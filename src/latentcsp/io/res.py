@@ -18,7 +18,7 @@ Energies are as stated (the landscape config gives unit and basis); a
 The cell is expanded with SHELX semantics: ``LATT n`` (|n| = 1 P, 2 I,
 3 R obverse, 4 F, 5 A, 6 B, 7 C; n > 0 adds the inversion; SHELX's default is
 n = 1), the identity plus every ``SYMM``, then images closer than
-:data:`latentcsp.io.cif.MERGE_TOL` merged (special positions).  A record with
+:data:`latentcsp.crystallography.MERGE_TOL` merged (special positions).  A record with
 neither ``LATT`` nor ``SYMM`` is taken as P1 (what naive writers mean).
 Atoms are ``label sfac x y z [sof [U...]]`` with the element from ``SFAC``
 (short or long form) or else the label; coordinates and occupancies decode
@@ -42,7 +42,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -50,8 +49,11 @@ import gemmi
 import numpy as np
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from .cif import (_SYMBOLS, _SYMOP_TAGS, MERGE_TOL, WIDER_TOLS, _check_group, _counts, _is_known, _values,
-                  cell_matrix, element_number, expand_sites, formula_string, parse_symop, resolve_spacegroup)
+from ase.data import chemical_symbols
+
+from ..crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, parse_symop,
+                               resolve_spacegroup, shelx_encoding, shelx_ops)
+from .cif import SYMOP_TAGS, element_counts, element_number, formula_string, loop_values
 from ..pbc import MAX_CELLS_AWAY
 from .energies import parse_energy
 
@@ -63,17 +65,6 @@ HTAB ISOR LATT LAUE LIST L.S. MERG MORE MOVE MPLA NCSY NEUT OMIT PART PLAN PRIG 
 RIGU RTAB SADI SAME SFAC SHEL SIMU SIZE SPEC STIR SUMP SWAT SYMM TEMP TITL TWIN TWST UNIT
 WGHT WIGL WPDB XNPD ZERR BEDE LONE SPIN MOLE
 """.split())
-
-#: Centring translations of SHELX LATT |n|.
-CENTRING = {
-    1: [],
-    2: [(0.5, 0.5, 0.5)],
-    3: [(2 / 3, 1 / 3, 1 / 3), (1 / 3, 2 / 3, 2 / 3)],
-    4: [(0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0)],
-    5: [(0.0, 0.5, 0.5)],
-    6: [(0.5, 0.0, 0.5)],
-    7: [(0.5, 0.5, 0.0)],
-}
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SG_LIKE = re.compile(r"^\(?[PABCIFRH][-0-9_/abcdemn() ]{0,14}(:[12HR])?\)?$")
@@ -105,32 +96,6 @@ def _energy(tok: str, where: str, line: int) -> float:
         return parse_energy(tok)
     except ValueError as exc:
         raise _Bad(f"{exc} in {where}", line) from None
-
-
-@lru_cache(maxsize=512)
-def shelx_ops(symm: tuple[str, ...], latt: int) -> tuple[np.ndarray, np.ndarray]:
-    """All operators (m, 3, 3), (m, 3) of SYMM lines and LATT (identity first).
-
-    Raises ValueError for an unparseable SYMM or a set that is not a group.
-    """
-    if abs(latt) not in CENTRING:
-        raise ValueError(f"LATT {latt} is not a SHELX lattice type (|n| = 1..7)")
-    base = [parse_symop("x,y,z")] + [parse_symop(s) for s in symm]
-    ops = [(np.array(r, dtype=float).reshape(3, 3), np.array(t, dtype=float)) for r, t in base]
-    if latt > 0:
-        ops += [(-r, -t) for r, t in ops]
-    cent = CENTRING[abs(latt)]
-    ops += [(r, t + np.array(c)) for c in cent for r, t in list(ops)]
-    rots, trans = [], []
-    for r, t in ops:
-        if not _is_known(tuple(r.ravel()), tuple(t), rots, trans):
-            rots.append(tuple(r.ravel()))
-            trans.append(tuple(t))
-    R, T = np.array(rots, dtype=float).reshape(-1, 3, 3), np.array(trans, dtype=float).reshape(-1, 3)
-    _check_group(R, T)
-    R.setflags(write=False)
-    T.setflags(write=False)
-    return R, T
 
 
 def _decode(value: float, fvar: list[float], what: str, line: int) -> float:
@@ -373,11 +338,11 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
         for el, u in zip(sfac, unit):
             if u > 0:
                 unit_counts[_norm_el(el)] += u
-    counts = _counts(numbers[site])
+    counts = element_counts(numbers[site])
     if unit_counts and counts != unit_counts and sum(counts.values()) > sum(unit_counts.values()):
         for wider in WIDER_TOLS:  # over-expanded: merge wider
             e2, s2, u2 = expand_sites(frac, R, T, lattice, wider)
-            c2 = _counts(numbers[s2])
+            c2 = element_counts(numbers[s2])
             if c2 == unit_counts:
                 expanded, site, used, counts = e2, s2, u2, c2
                 props["merge_tol"] = wider
@@ -412,11 +377,11 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
 
 
 def _norm_el(symbol: str) -> str:
-    return _SYMBOLS[element_number(symbol)]
+    return chemical_symbols[element_number(symbol)]
 
 
 @register("res")
-def read_res(path: str, **_options) -> Iterator[RawStructure | Rejected]:
+def read_res(path: str) -> Iterator[RawStructure | Rejected]:
     """Yield every TITL...END record of a SHELX .res file (see the module docstring)."""
     try:
         text = read_text(path)
@@ -461,24 +426,6 @@ def read_res(path: str, **_options) -> Iterator[RawStructure | Rejected]:
 # --------------------------------------------------------------------------
 
 
-def _op_string(r: np.ndarray, t: np.ndarray) -> str:
-    rows = []
-    for i in range(3):
-        terms = []
-        for j, ax in enumerate("XYZ"):
-            c = r[i, j]
-            if abs(c) < 1e-9:
-                continue
-            coef = "" if abs(abs(c) - 1) < 1e-9 else f"{abs(c):g}*"
-            terms.append(("-" if c < 0 else "+") + coef + ax)
-        tt = t[i] - math.floor(t[i] + 1e-9)
-        if abs(tt) > 1e-9:
-            terms.append(f"+{tt:.6f}".rstrip("0"))
-        text = "".join(terms)
-        rows.append(text[1:] if text.startswith("+") else text)
-    return ", ".join(rows)
-
-
 def format_res(name: str, cellpar, elements, frac, symops=("x,y,z",), energy: float | None = None,
                spacegroup: str | None = None, z: int | None = None, unit: dict | None = None) -> str:
     """A SHELX .res record (CSP-code style) for an asymmetric unit and its operators.
@@ -490,45 +437,21 @@ def format_res(name: str, cellpar, elements, frac, symops=("x,y,z",), energy: fl
     is ``TITL <name> [<energy>] [<space group without spaces>]``; ``unit``
     (element -> atoms per cell) writes a UNIT line.
     """
-    from .cif import ops_arrays
-    R, T = ops_arrays(tuple(symops))
-    ident = np.eye(3)
-    cent = [t % 1.0 for r, t in zip(R, T) if np.allclose(r, ident) and not np.allclose(t % 1.0, 0)]
-    latt = 1
-    for n, vecs in CENTRING.items():
-        if n > 1 and len(vecs) == len(cent) and all(
-                any(np.allclose((np.array(v) - c + 0.5) % 1.0 - 0.5, 0, atol=1e-6) for c in cent) for v in vecs):
-            latt = n
-            break
-    centro = any(np.allclose(r, -ident) and np.allclose(((t % 1.0) + 0.5) % 1.0 - 0.5, 0, atol=1e-6)
-                 for r, t in zip(R, T))
-    if latt == 1 and cent:  # unusual centring: write every operator
-        cent = []
-    covered: list[tuple[np.ndarray, np.ndarray]] = []
-    reps = []
-    shifts = [np.zeros(3)] + [np.array(v) for v in CENTRING[latt]]
-    signs = [1, -1] if centro else [1]
-    for r, t in zip(R, T):
-        if any(np.allclose(r, cr) and np.allclose(((t - ct) + 0.5) % 1.0 - 0.5, 0, atol=2e-3) for cr, ct in covered):
-            continue
-        reps.append((r, t))
-        for s in signs:
-            for sh in shifts:
-                covered.append((s * r, s * t + sh))
+    latt, symm = shelx_encoding(*ops_arrays(tuple(symops)))
     title = [name] + ([f"{energy:.6f}"] if energy is not None else []) \
         + ([spacegroup.replace(" ", "")] if spacegroup else [])
     a, b, c, al, be, ga = cellpar
     out = ["TITL " + " ".join(title),
            f"CELL 0.71073 {a:.6f} {b:.6f} {c:.6f} {al:.6f} {be:.6f} {ga:.6f}",
            f"ZERR {z if z is not None else 1} 0.0 0.0 0.0 0.0 0.0 0.0",
-           f"LATT {latt if centro else -latt}"]
-    out += [f"SYMM {_op_string(r, t)}" for r, t in reps if not (np.allclose(r, ident) and np.allclose(t % 1.0, 0))]
+           f"LATT {latt}"]
+    out += [f"SYMM {op}" for op in symm]
     species = list(dict.fromkeys(elements))
     out.append("SFAC " + " ".join(species))
     if unit is not None:
         out.append("UNIT " + " ".join(f"{unit.get(e, 0):g}" for e in species))
     for i, (el, x) in enumerate(zip(elements, frac)):
-        out.append(f"{el}{i + 1} {species.index(el) + 1} {x[0]:.6f} {x[1]:.6f} {x[2]:.6f} 11.00000 0.05")
+        out.append(f"{el}{i + 1} {species.index(el) + 1} {x[0]:.7f} {x[1]:.7f} {x[2]:.7f} 11.00000 0.05")
     out.append("END")
     return "\n".join(out) + "\n"
 
@@ -542,5 +465,5 @@ def res_from_cif(path, energy: float = -1.0) -> str:
     elements = [row[0] for row in sites]
     frac = np.array([[float(row[i]) for i in (1, 2, 3)] for row in sites])
     sg = block.find_value("_symmetry_space_group_name_H-M")
-    return format_res(Path(path).stem, cellpar, elements, frac, _values(block, _SYMOP_TAGS), energy=energy,
+    return format_res(Path(path).stem, cellpar, elements, frac, loop_values(block, SYMOP_TAGS), energy=energy,
                       spacegroup=gemmi.cif.as_string(sg) if sg else None)
