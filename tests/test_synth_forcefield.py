@@ -118,14 +118,14 @@ def test_molecules_without_parameters_are_refused_clearly():
 @pytest.mark.shared
 def test_the_real_molecules_are_typed_built_and_minimised(shared_data, tmp_path):
     """ROY and the Genarris molecules, one whole molecule from each landscape's first structure."""
-    from latentcsp.io import iter_good, read_source
+    from latentcsp.io import RawStructure, read_source
     from latentcsp.structure import analyse
 
     sources = {"ROY": shared_data / "roy-beran2022" / "beran_roy_structures.xyz.bz2"}
     for name in ("aspirin", "DNI", "HMX", "CL-20", "Target_I", "Target_XXII"):
         sources[name] = sorted((shared_data / "genarris3-cases" / name / "PBE_MBD").glob("*.cif"))[0]
     for name, source in sources.items():
-        c = analyse(next(iter_good(read_source(source))))
+        c = analyse(next(r for r in read_source(source) if isinstance(r, RawStructure)))
         atoms = np.flatnonzero(c.mol_ids == c.representatives[0])
         symbols = [chemical_symbols[z] for z in c.numbers[atoms]]
         mol = Molecule(name, symbols, principal_frame(c.positions[atoms]))

@@ -21,7 +21,7 @@ import lzma
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -217,8 +217,3 @@ def read_source(source: str | os.PathLike, fmt: str = "auto") -> Iterator[RawStr
 def _load_readers() -> None:
     """Import the reader modules (they register themselves); cheap after the first call."""
     from . import readers  # noqa: F401
-
-
-def iter_good(records: Iterable[RawStructure | Rejected]) -> Iterator[RawStructure]:
-    """Only the structures of a record stream."""
-    return (r for r in records if isinstance(r, RawStructure))
