@@ -141,8 +141,8 @@ def test_ase_written_res_round_trip(tmp_path):
 
 
 def test_format_res_round_trip_with_centring_and_inversion(tmp_path):
-    from latentcsp.crystallography import resolve_spacegroup, spacegroup_symops
-    ops = spacegroup_symops(resolve_spacegroup("C2/c"))
+    from latentcsp.symmetry import resolve_spacegroup
+    ops = resolve_spacegroup("C2/c").symops
     text = format_res("c2c", CELL, ["C", "O"], [x for _, x in SITES], ops, energy=-3.5, spacegroup="C 2/c")
     assert "LATT 7" in text and text.count("SYMM") == 1
     (rec,) = read_res(write(tmp_path, text))

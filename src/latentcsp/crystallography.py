@@ -12,9 +12,8 @@
 * :func:`expand_sites`: the images of the asymmetric unit, coincident images
   merged (special positions), with the repair of an over-expanded site at the
   wider tolerances :data:`WIDER_TOLS`.
-* :func:`resolve_spacegroup`: the space group of a stated H-M, Hall or number
-  string (gemmi's tables; :mod:`latentcsp.symmetry` maps it to spglib's
-  settings for the degree-of-freedom analysis).
+
+Space groups named by a symbol are :func:`latentcsp.symmetry.resolve_spacegroup`'s.
 
 Conventions: rotations (m, 3, 3) and translations (m, 3) act on fractional
 column vectors; lattice vectors are rows, Å.
@@ -27,7 +26,6 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
-import gemmi
 import numpy as np
 
 __all__ = [
@@ -42,8 +40,6 @@ __all__ = [
     "shelx_ops",
     "shelx_encoding",
     "cell_matrix",
-    "resolve_spacegroup",
-    "spacegroup_symops",
     "expand_sites",
 ]
 
@@ -190,46 +186,6 @@ def cell_matrix(a: float, b: float, c: float, alpha: float, beta: float, gamma: 
     if cz2 <= 1e-10:
         raise ValueError(f"impossible cell angles {alpha} {beta} {gamma}")
     return np.array([[a, 0.0, 0.0], [b * cg, b * sg, 0.0], [c * cb, c * cy, c * np.sqrt(cz2)]])
-
-
-def _normal_symbol(symbol: str) -> str:
-    s = symbol.strip().strip("'\"").strip()
-    return re.sub(r"\s+", " ", s)
-
-
-@lru_cache(maxsize=1024)
-def resolve_spacegroup(symbol: str) -> "gemmi.SpaceGroup | None":
-    """gemmi's space group for a stated H-M, Hall or number string, or None.
-
-    Tolerates the common variants: ``P2_1/c``, ``P2(1)/n``, ``P 21/c``,
-    ``P 1 21/c 1``, ``Cmce``/``Cmca``, ``R-3:H``, ``14``, Hall ``-P 2ybc``.
-    """
-    s = _normal_symbol(symbol)
-    if not s or s in ("?", "."):
-        return None
-    if s.isdigit():
-        n = int(s)
-        return gemmi.SpaceGroup(n) if 1 <= n <= 230 else None
-    candidates = [s, re.sub(r"_(\d)", r"\1", s), re.sub(r"\((\d)\)", r"\1", s)]
-    candidates.append(re.sub(r"\((\d)\)", r"\1", candidates[1]))
-    candidates += [c.replace(" ", "") for c in candidates]
-    candidates += [c[:1].upper() + c[1:].lower() for c in candidates]
-    for cand in candidates:
-        try:
-            sg = gemmi.find_spacegroup_by_name(cand)
-        except Exception:
-            sg = None
-        if sg is not None:
-            return sg
-    try:  # a Hall symbol
-        return gemmi.find_spacegroup_by_ops(gemmi.symops_from_hall(s))
-    except Exception:
-        return None
-
-
-def spacegroup_symops(sg: "gemmi.SpaceGroup") -> tuple[str, ...]:
-    """All operators (centring included) of a gemmi space group, as xyz strings."""
-    return tuple(op.triplet() for op in sg.operations())
 
 
 @lru_cache(maxsize=64)

@@ -33,7 +33,9 @@ Pbca 9, Cc 8 (and P1 9).
 
 Space groups are given as an International Tables number (1-230) or a
 Hermann-Mauguin symbol in the usual spellings (``"P2_1/c"``, ``"P21/c"``,
-``"P 1 21/c 1"``, ``"P21/n"``, ``"Pna21"``, ``"P-1"``, ``"R-3:R"``).
+``"P 1 21/c 1"``, ``"P21/n"``, ``"Pna21"``, ``"P-1"``, ``"R-3:R"``), or a Hall
+symbol; :func:`resolve_spacegroup` (the one lookup of a stated symbol, also the
+readers') names the setting.
 Site symmetries are point-group symbols, with or without the orientation dots of
 the International Tables and spglib (``"-1"``, ``"2"``, ``"..2"``, ``".m."``,
 ``"2/m"``, ``"Ci"``).
@@ -48,19 +50,24 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+import gemmi
 import numpy as np
 import spglib
+
+from .crystallography import operator_string
 
 __all__ = [
     "TOP10",
     "CRYSTAL_SYSTEMS",
     "POLAR_POINT_GROUPS",
+    "SpaceGroupSetting",
     "crystal_system",
     "degrees_of_freedom",
     "describe_dof",
     "lattice_parameters",
     "point_group",
     "polar_directions",
+    "resolve_spacegroup",
     "site_symmetries",
     "spacegroup_number",
     "spacegroup_symbol",
@@ -161,9 +168,85 @@ def _strip_monoclinic_ones(symbol: str) -> str:
     return symbol
 
 
+@dataclass(frozen=True)
+class SpaceGroupSetting:
+    """A space group in the setting a symbol names.
+
+    number: International Tables number; hall: spglib's Hall number of the
+    setting (the number's default setting where spglib lacks it); symops: the
+    setting's operators, centring included, as xyz strings.
+    """
+
+    number: int
+    hall: int
+    symops: tuple[str, ...]
+
+
+@lru_cache(maxsize=None)
+def _hall_of_symbol() -> dict[str, int]:
+    """spglib's Hall number of each Hall symbol."""
+    table: dict[str, int] = {}
+    for hall in range(1, _N_HALL + 1):
+        table.setdefault(_spg_type(hall).hall_symbol.strip(), hall)
+    return table
+
+
+def _gemmi_spacegroup(s: str) -> "gemmi.SpaceGroup | None":
+    """gemmi's entry for a H-M (``P2(1)/n``, ``P 21/c``, ``Cmca``, ...) or Hall symbol, or None."""
+    candidates = [s, re.sub(r"_(\d)", r"\1", s), re.sub(r"\((\d)\)", r"\1", s)]
+    candidates.append(re.sub(r"\((\d)\)", r"\1", candidates[1]))
+    candidates += [c.replace(" ", "") for c in candidates]
+    candidates += [c[:1].upper() + c[1:].lower() for c in candidates]
+    for cand in candidates:
+        try:
+            sg = gemmi.find_spacegroup_by_name(cand)
+        except Exception:  # noqa: BLE001 - gemmi raises RuntimeError/ValueError
+            sg = None
+        if sg is not None:
+            return sg
+    try:  # a Hall symbol
+        return gemmi.find_spacegroup_by_ops(gemmi.symops_from_hall(s))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _spglib_setting(hall: int) -> SpaceGroupSetting:
+    rotations, translations = _operations(hall)
+    return SpaceGroupSetting(int(_spg_type(hall).number), hall,
+                             tuple(operator_string(r, t) for r, t in zip(rotations, translations)))
+
+
+@lru_cache(maxsize=1024)
+def resolve_spacegroup(symbol: str) -> SpaceGroupSetting | None:
+    """The setting a stated symbol names, or None when it names none.
+
+    ``symbol``: an ITA number (``"14"``: gemmi's reference setting); a H-M symbol
+    in the usual spellings (``P2_1/c``, ``P2(1)/n``, ``P 21/c``, ``P 1 21/c 1``,
+    ``P2₁/c``, ``P1bar``, ``Cmce``/``Cmca``, ``R-3:H``, full symbols such as
+    ``P 2_1/b 2/c 2_1/a``); or a Hall symbol (``-P 2ybc``).  gemmi's table is
+    asked first, then spglib's names.
+    """
+    s = re.sub(r"\s+", " ", symbol.strip().strip("'\"").strip()).translate(_SUBSCRIPTS)
+    s = re.sub(r"(\d)[\u0304\u0305]", r"-\1", s)  # overbar as a combining macron/overline: 1̄ -> -1
+    s = re.sub(r"(\d)bar", r"-\1", s, flags=re.IGNORECASE)
+    if not s or s in ("?", "."):
+        return None
+    default, key_hall, key_numbers = _hall_table()
+    if s.isdigit() and not 1 <= int(s) <= 230:
+        return None
+    sg = gemmi.SpaceGroup(int(s)) if s.isdigit() else _gemmi_spacegroup(s)
+    if sg is not None:
+        hall = _hall_of_symbol().get(sg.hall.strip(), default[sg.number])
+        return SpaceGroupSetting(int(sg.number), hall, tuple(op.triplet() for op in sg.operations()))
+    key = _symbol_key(s)
+    if len(key_numbers.get(key, ())) != 1:
+        return None
+    return _spglib_setting(key_hall[key])
+
+
 def _resolve(spacegroup) -> int:
     """Hall number (spglib's setting index) for a symbol or ITA number."""
-    default, key_hall, key_numbers = _hall_table()
+    default, _, _ = _hall_table()
     if isinstance(spacegroup, (bool, np.bool_)):
         raise ValueError(f"not a space group: {spacegroup!r}")
     if isinstance(spacegroup, (int, np.integer)):
@@ -173,19 +256,13 @@ def _resolve(spacegroup) -> int:
         return default[n]
     if not isinstance(spacegroup, str):
         raise ValueError(f"space group must be a Hermann-Mauguin symbol or a number 1-230, got {spacegroup!r}")
-    text = spacegroup.strip()
-    if re.fullmatch(r"\d+", text):
-        return _resolve(int(text))
-    key = _symbol_key(text)
-    numbers = key_numbers.get(key)
-    if numbers is None:
+    setting = resolve_spacegroup(spacegroup)
+    if setting is None:
         raise ValueError(
             f"unknown space-group symbol {spacegroup!r}; give a Hermann-Mauguin symbol "
             "such as 'P2_1/c', 'P21/c', 'P 1 21/c 1', 'Pna21' or a number 1-230"
         )
-    if len(numbers) > 1:  # pragma: no cover - the database has no such clash today
-        raise ValueError(f"ambiguous space-group symbol {spacegroup!r}: numbers {sorted(numbers)}")
-    return key_hall[key]
+    return setting.hall
 
 
 def spacegroup_number(spacegroup) -> int:

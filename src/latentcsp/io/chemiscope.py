@@ -46,7 +46,7 @@ from ase.data import atomic_numbers
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from ..pbc import check_geometry
-from ..crystallography import resolve_spacegroup
+from ..symmetry import resolve_spacegroup
 from .energies import parse_energy, unit_of_column
 
 #: spglib tolerance (Å) for the supercell -> primitive reduction.

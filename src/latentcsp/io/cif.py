@@ -50,9 +50,9 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from ..crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, resolve_spacegroup,
-                               spacegroup_symops)
+from ..crystallography import MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays
 from ..pbc import MAX_CELLS_AWAY
+from ..symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 #: Occupancies below ``1 - OCC_TOL`` are partial.
@@ -220,8 +220,8 @@ def _symmetry(block) -> tuple[tuple[str, ...], str | None, int | None]:
         if sg is None and number is not None:
             if not 1 <= number <= 230:
                 raise _Bad(f"space-group number {number} out of range and no symmetry operators")
-            sg = gemmi.SpaceGroup(number)
-        symops = spacegroup_symops(sg) if sg is not None else ()  # nothing stated: P1
+            sg = resolve_spacegroup(str(number))
+        symops = sg.symops if sg is not None else ()  # nothing stated: P1
     if number is None and stated_sg is not None:
         number = stated_sg.number
     return symops, hm, number

@@ -52,9 +52,10 @@ from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, regi
 from ase.data import chemical_symbols
 
 from ..crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, parse_symop,
-                               resolve_spacegroup, shelx_encoding, shelx_ops)
+                               shelx_encoding, shelx_ops)
 from .cif import SYMOP_TAGS, element_counts, element_number, formula_string, loop_values
 from ..pbc import MAX_CELLS_AWAY
+from ..symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 #: SHELX instructions (first four letters); any other first word starts an atom.
