@@ -14,12 +14,13 @@ the cache cannot live among them.
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from ..store import atomic_path
 
 
 class DescriptorCache:
@@ -67,11 +68,9 @@ class DescriptorCache:
         if not len(keys):
             return
         name = f"{uuid.uuid4().hex}.h5"
-        tmp = self.dir / f".{name}.tmp"
-        with h5py.File(tmp, "w") as h5:
+        with atomic_path(self.dir / name) as tmp, h5py.File(tmp, "w") as h5:  # a .tmp name: not a part
             h5["keys"] = np.array(keys, dtype=object).astype(h5py.string_dtype())
             h5["rows"] = rows
-        os.replace(tmp, self.dir / name)
         if self._index is not None:
             for row, key in enumerate(keys):
                 self._index.setdefault(key, (self.dir / name, row))
