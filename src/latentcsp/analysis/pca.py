@@ -67,32 +67,47 @@ def threshold_key(t: float) -> str:
     return f"{float(t):g}"
 
 
-def _as_matrix(X) -> np.ndarray:
+def check_matrix(X, n_features: int | None = None) -> np.ndarray:
+    """``X`` as a finite float64 (structures × features) matrix; ValueError otherwise
+    (also when ``n_features`` is given and X has another number of columns)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
-        raise ValueError(f"expected a 2-d array (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(f"expected a 2-d array (structures × features), got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError("descriptor matrix contains NaN or infinite values")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, the model was fitted on {n_features}")
     return X
+
+
+def informative_columns(std, const_tol: float = 1e-6) -> np.ndarray:
+    """(d,) bool: the columns whose standard deviation ``std`` exceeds ``const_tol`` times the largest (and 0).
+
+    The one rule for constant descriptor columns: the others are dropped, by
+    PCA here and by the autoencoders (:func:`latentcsp.latent.autoencoder.feature_scale`).
+    Symmetry functions of distant shells hold "dust" (values ~1e-40 that vary by
+    ~1e-41); judged against their own size they would look alive, and
+    standardising would give them the same weight as a real contact.
+    """
+    std = np.asarray(std, dtype=np.float64)
+    return (std > const_tol * std.max()) & (std > 0) if std.size else np.zeros(0, dtype=bool)
 
 
 def preprocess(X, standardize: bool = True, const_tol: float = 1e-6) -> tuple[np.ndarray, dict]:
     """Drop constant columns and optionally standardise; returns (Z, info).
 
     A column counts as constant when its standard deviation is at most
-    ``const_tol`` times the largest column's (or exactly zero).  Symmetry
-    functions of distant shells hold "dust" (values ~1e-40 that vary by
-    ~1e-41); judged against their own size they would look alive and
-    standardising would give them the same weight as a real contact.  ``info`` holds
+    ``const_tol`` times the largest column's (or exactly zero): see
+    :func:`informative_columns`.  ``info`` holds
     ``n_features_in``, ``n_features``, ``n_constant_dropped``, ``standardized``
     and ``kept_columns`` (indices into the input columns). Z is centred.
     """
-    X = _as_matrix(X)
+    X = check_matrix(X)
     n, p = X.shape
     mean = X.mean(axis=0) if n else np.zeros(p)
     Xc = X - mean
     std = Xc.std(axis=0) if n else np.zeros(p)
-    keep = (std > const_tol * std.max()) & (std > 0) if p else np.zeros(0, dtype=bool)
+    keep = informative_columns(std, const_tol)
     Z = Xc[:, keep]
     if standardize and Z.shape[1]:
         Z = Z / std[keep]
@@ -356,7 +371,7 @@ def fixed_size(X, size: int, repeats: int = 20, *, standardize: bool = True,
     "sample_limited": {threshold: mean >= (size - 1) / 2}}``; the summaries
     are None, with the reason, when X has fewer than ``size`` rows.
     """
-    X = _as_matrix(X)
+    X = check_matrix(X)
     n = X.shape[0]
     if size < 3:
         raise ValueError(f"fixed subsample size must be >= 3, got {size}")

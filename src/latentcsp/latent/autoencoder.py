@@ -17,8 +17,8 @@ is built, so importing this module is cheap.
 The model
 ---------
 ``X`` (n, d) → standardization (mean and standard deviation of the training
-data; near-constant features get the largest standard deviation as their
-scale, so they weigh almost nothing: see :func:`feature_scale`) → optional
+data; near-constant features are dropped, as PCA drops them: see
+:func:`feature_scale`) → optional
 lossless rotation onto the training data's principal axes (``input_pca=True``, default: ``n`` structures span at most
 ``n - 1`` dimensions, so with d ≈ 4 000 descriptor features and n ≈ 200 the
 network's first and last layers shrink ~20-fold; reconstruction errors are
@@ -57,7 +57,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["Autoencoder", "FORMAT", "check_matrix", "feature_scale", "fit_preprocessing"]
+from ..analysis.pca import check_matrix, informative_columns
+
+__all__ = ["Autoencoder", "FORMAT", "feature_scale", "fit_preprocessing", "unstandardize"]
 
 FORMAT = "latentcsp.latent.Autoencoder/1"
 
@@ -108,37 +110,26 @@ def _build_network(n_in: int, hidden, latent_dim: int, variational: bool, activa
 
 
 def feature_scale(X, const_tol: float = 1e-6) -> np.ndarray:
-    """Per-feature scale for standardization: the standard deviation, except for "constant" features.
+    """Per-feature scale for standardization: the standard deviation, inf for a constant feature.
 
-    A feature is constant when its standard deviation is at most ``const_tol``
-    times the largest feature standard deviation; it then gets that largest
-    standard deviation as its scale, so it weighs (almost) nothing, instead of
-    being blown up to unit variance. Symmetry functions need this: many are
-    exactly zero, and many more are numerical dust from the tails of the
-    cutoff function (ROY: standard deviations down to 1e-46 against 0.1 for
-    the largest); standardized by their own tiny spread, one held-out crystal
-    with a slightly different tail gives reconstruction errors of 1e12 for
-    every model. Same criterion as the pipeline's informative-column filter.
+    Constant features are those :func:`latentcsp.analysis.pca.informative_columns`
+    leaves out (standard deviation at most ``const_tol`` times the largest), the
+    pipeline's one rule: with an infinite scale their standardized value is 0,
+    so they are dropped from the network and the errors, as PCA drops them.
+    Symmetry functions need this: many are exactly zero, and many more are
+    numerical dust from the tails of the cutoff function (ROY: standard
+    deviations down to 1e-46 against 0.1 for the largest); standardized by
+    their own tiny spread, one held-out crystal with a slightly different tail
+    gives reconstruction errors of 1e12 for every model.
     """
-    X = np.asarray(X, dtype=np.float64)
-    std = X.std(axis=0)
-    top = float(std.max(initial=0.0))
-    if top <= 0.0:
-        return np.ones_like(std)
-    return np.where(std > const_tol * top, std, top)
+    std = check_matrix(X).std(axis=0)
+    return np.where(informative_columns(std, const_tol), std, np.inf)
 
 
-def check_matrix(X, n_features: int | None = None) -> np.ndarray:
-    """``X`` as a finite float64 (structures × features) matrix; ValueError otherwise
-    (also when it has not ``n_features`` columns)."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"expected a 2-d array (structures × features), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, the model was fitted on {n_features}")
-    return X
+def unstandardize(Z, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Inverse of ``(X - mean) / scale``: dropped (constant, scale inf) features get their mean."""
+    kept = np.isfinite(scale)
+    return np.where(kept, Z * np.where(kept, scale, 0.0), 0.0) + mean
 
 
 def fit_preprocessing(X: np.ndarray, input_pca: bool = True, const_tol: float = 1e-6, scale=None):
@@ -189,7 +180,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         data) before the network; much faster when d >> n.
     n_threads : torch threads used while fitting and predicting.
     const_tol : features whose standard deviation is at most this times the
-        largest are not standardized (see :func:`feature_scale`).
+        largest are dropped (see :func:`feature_scale`).
     lr_decay : multiply the learning rate by this after ``patience // 3``
         epochs without improvement (1.0 = constant learning rate); lets a fit
         settle into its minimum before early stopping ends it.
@@ -251,7 +242,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _from_network_space(self, Y) -> np.ndarray:
         Z = Y @ self.components_ if self.components_ is not None else Y
-        return Z * self.scaler_scale_ + self.scaler_mean_
+        return unstandardize(Z, self.scaler_mean_, self.scaler_scale_)
 
     # -------------------------------------------------------------------- fit
     def fit(self, X, y=None, preprocessing: tuple | None = None):

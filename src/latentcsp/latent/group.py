@@ -43,7 +43,8 @@ from typing import Mapping
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .autoencoder import Autoencoder, check_matrix, fit_preprocessing
+from ..analysis.pca import check_matrix
+from .autoencoder import Autoencoder, fit_preprocessing
 from .sampling import pca_gaussian_samples, realism, sample_and_score
 from .sweep import DEFAULT_MIN_GAIN, DEFAULT_MIN_R2, DEFAULT_TOL, knee_report, summarize_sweep, width_sweep
 
@@ -71,7 +72,7 @@ DEFAULT_CONFIG: dict = {
         "weight_decay": 0.0,
         "activation": "elu",
         "lr_decay": 0.3,
-        "const_tol": 1e-6,      # near-constant features are not standardized (feature_scale)
+        "const_tol": 1e-6,      # near-constant features are dropped (feature_scale)
     },
     "vae": {"enabled": True, "beta": 1.0},   # other params as the autoencoder's
     "neighbours": {"ks": [5, 10]},

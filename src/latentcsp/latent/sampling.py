@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from .autoencoder import feature_scale
+from .autoencoder import feature_scale, unstandardize
 
 __all__ = [
     "fit_latent_density",
@@ -108,7 +108,7 @@ def pca_gaussian_samples(X, width: int, n: int = 500, *, seed: int = 0,
     w = max(1, min(int(width), vt.shape[0]))
     sd = s[:w] / np.sqrt(max(X.shape[0] - 1, 1))
     scores = np.random.default_rng(seed).standard_normal((int(n), w)) * sd
-    return (scores @ vt[:w]) * scale + mean
+    return unstandardize(scores @ vt[:w], mean, scale)
 
 
 def _standardizer(X, model=None):

@@ -69,7 +69,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .autoencoder import Autoencoder, check_matrix, feature_scale, fit_preprocessing
+from ..analysis.pca import check_matrix
+from .autoencoder import Autoencoder, feature_scale, fit_preprocessing
 
 __all__ = ["width_sweep", "summarize_sweep", "effective_dimension", "knee_report", "fold_indices",
            "resolution", "describe_resolution"]
