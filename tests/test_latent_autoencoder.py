@@ -145,3 +145,23 @@ def test_sklearn_clone_and_params():
     c = clone(ae)
     assert c.get_params() == ae.get_params()
     assert "latent_dim=4" in repr(ae)
+
+
+def test_constant_columns_are_dropped_by_the_analysis_rule(X):
+    """Dust columns (spread at most const_tol x the largest) get an infinite scale exactly where PCA's
+    preprocessing drops them: they weigh nothing in the errors and decode to their training mean."""
+    from latentcsp.analysis.pca import preprocess
+    from latentcsp.latent.autoencoder import feature_scale
+
+    rng = np.random.default_rng(3)
+    dust = 1e-3 + 1e-12 * rng.normal(size=len(X))  # alive against itself, dust against the rest
+    Xd = np.c_[X, dust, np.full(len(X), 4.2)]
+    scale = feature_scale(Xd)
+    _, info = preprocess(Xd)
+    assert np.array_equal(np.flatnonzero(np.isfinite(scale)), info["kept_columns"])
+    assert np.isinf(scale[-2:]).all() and np.isfinite(scale[:-2]).all()
+    ae = Autoencoder(latent_dim=2, **FAST).fit(Xd)
+    np.testing.assert_allclose(ae.reconstruct(Xd)[:, -2:], np.broadcast_to(Xd[:, -2:].mean(0), (len(X), 2)))
+    moved = Xd.copy()
+    moved[:, -2] += 1e-6  # 1e6 of its own spreads: would dominate the error if standardized by it
+    assert ae.reconstruction_error(moved) == pytest.approx(ae.reconstruction_error(Xd), rel=1e-12)

@@ -208,3 +208,21 @@ def test_full_point_group_site_iff_symmorphic():
             d = sym.describe_dof(n, site_symmetry=sym.point_group(n))
             assert d["translations"] == sym.polar_directions(n), n
     assert n_symmorphic == 73
+
+
+@pytest.mark.parametrize("symbol,number", [
+    ("P 2_1/b 2_1/c 2_1/a", 61), ("P2(1)/n", 14), ("Cmca", 64), ("-P 2ybc", 14), ("P 21 21 21", 19), ("19", 19)])
+def test_one_lookup_for_readers_and_degrees_of_freedom(symbol, number):
+    """Full symbols (spglib's names), SHELX/CSD spellings and Hall symbols (gemmi's) resolve in the one
+    lookup, which the readers and the degree-of-freedom analysis share."""
+    setting = sym.resolve_spacegroup(symbol)
+    assert setting.number == number == sym.spacegroup_number(symbol)
+    assert sym.spacegroup_number(sym.spacegroup_symbol(number)) == number
+    from latentcsp.crystallography import ops_arrays
+    R, _ = ops_arrays(setting.symops)  # the setting's operators form a group of the right order
+    assert len(R) == len(spglib_operations(setting.hall))
+
+
+def spglib_operations(hall):
+    import spglib
+    return spglib.get_symmetry_from_database(hall)["rotations"]
