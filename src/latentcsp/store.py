@@ -45,20 +45,38 @@ QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
 STRUCTURES_LAYOUT = "latentcsp.structures/2"
 
 
+class AtomicFile:
+    """A temporary file beside ``path`` (``tmp``) that :meth:`commit` renames onto ``path``.
+
+    Every writer of the package goes through it (or :func:`atomic_path`), so a
+    killed job never leaves a file that looks complete.  :meth:`discard`
+    removes the temporary file if it is still there.
+    """
+
+    def __init__(self, path: str | os.PathLike, suffix: str = ""):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix or ".tmp", dir=self.path.parent)
+        os.close(fd)
+
+    def commit(self) -> None:
+        os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
-    os.close(fd)
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success (:class:`AtomicFile`)."""
+    file = AtomicFile(path, suffix)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
+        yield file.tmp
+        file.commit()
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        file.discard()
 
 
 def _umask() -> int:
