@@ -104,7 +104,8 @@ def warm_up(cif: Path) -> float:
     """Seconds to import the ingest code and run it once on one structure (readers, numba kernels load)."""
     w0 = time.perf_counter()
     from latentcsp.io import read_source
-    from latentcsp.structure import analyse, assign_canonical_order, reference_graph
+    from latentcsp.canonical import assign_canonical_order, reference_graph
+    from latentcsp.structure import analyse
 
     crystal = analyse(next(r for r in read_source(str(cif)) if isinstance(r, RawStructure)))
     assign_canonical_order(crystal, reference_graph(crystal))

@@ -22,6 +22,8 @@ PARTS = {
     "latentcsp.pbc": "structure",
     "latentcsp.symmetry": "structure",
     "latentcsp.crystallography": "structure",
+    "latentcsp.canonical": "structure",
+    "latentcsp.hashing": "structure",
     "latentcsp.io": "io",
     "latentcsp.store": "store",
     "latentcsp.descriptors": "descriptors",

@@ -19,7 +19,8 @@ from latentcsp.descriptors.stage import DescriptorSet, compute_group
 from latentcsp.ingest import _one_molecule
 from latentcsp.io import RawStructure
 from latentcsp.store import read_matrix, read_structures, write_structures
-from latentcsp.structure import Options, Reference, analyse
+from latentcsp.canonical import Reference
+from latentcsp.structure import Options, analyse
 from latentcsp.synth import CrystalModel, SamplingOptions, read_xyz
 from latentcsp.synth.sampling import sample_trials
 

@@ -19,8 +19,8 @@ from crystals import methanol_like
 from latentcsp.io import RawStructure
 from latentcsp.pbc import (MAX_CANDIDATES, MAX_CELL_LENGTH, MAX_CELLS_AWAY, MIN_PLANE_SPACING, PeriodicGrid,
                            check_geometry, close_pairs, neighbour_list)
-from latentcsp.structure import (BadStructure, Crystal, Matcher, analyse, find_molecules, kabsch_rmsd_batch,
-                                 molecule_key, periodic_pairs)
+from latentcsp.canonical import Matcher, kabsch_rmsd_batch
+from latentcsp.structure import BadStructure, Crystal, analyse, find_molecules, molecule_key, periodic_pairs
 from latentcsp.structure_kernels import contact_sums, covalent_bonds
 
 HOSTILE = [np.nan, np.inf, -np.inf, 1e19, -1e20, 1e300, 5e3, 0.0, -0.0, 1e-300]

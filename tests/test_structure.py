@@ -7,10 +7,9 @@ from ase.build import make_supercell
 from crystals import co_crystal, methanol_like
 
 from latentcsp.io import RawStructure
-from latentcsp.structure import (
-    BadStructure, Options, analyse, assign_canonical_order, content_hash, find_molecules,
-    formula_of, reference_graph,
-)
+from latentcsp.canonical import assign_canonical_order, reference_graph
+from latentcsp.hashing import content_hash
+from latentcsp.structure import BadStructure, Options, analyse, find_molecules, formula_of
 
 
 def raw(atoms, ident="x", energy=0.0):
@@ -166,7 +165,7 @@ def test_a_bond_to_two_images_of_one_atom_is_a_network():
 
 
 def test_contact_fingerprint_matches_a_slow_sum():
-    from latentcsp.structure import contact_fingerprint
+    from latentcsp.canonical import contact_fingerprint
 
     c = analyse(raw(methanol_like()))
     atoms = np.flatnonzero(c.mol_ids < 2)
@@ -188,7 +187,7 @@ def test_contact_fingerprint_matches_a_slow_sum():
 @pytest.mark.parametrize("spacegroup", [14, 2, 61, 4])
 def test_fast_and_vf2_labellings_choose_alike(spacegroup):
     """Without a tie inside one copy, the labelling kept does not depend on which isomorphism search runs."""
-    from latentcsp.structure import _choose, _close_labellings
+    from latentcsp.canonical import _choose, _close_labellings
 
     cell = {14: (7.0, 6.5, 9.0, 90, 105, 90), 2: (7, 7.5, 9.0, 80, 95, 100), 61: (9, 10, 11, 90, 90, 90),
             4: (7.0, 6.5, 9.0, 90, 105, 90)}[spacegroup]
@@ -208,7 +207,7 @@ def test_fast_and_vf2_labellings_choose_alike(spacegroup):
 def test_reference_automorphisms_are_the_vf2_set():
     from ase.build import molecule
 
-    from latentcsp.structure import Reference
+    from latentcsp.canonical import Reference
 
     for name in ("C6H6", "isobutane", "CH3COOH", "C4H4S"):
         atoms = molecule(name)
@@ -235,7 +234,7 @@ def test_reference_automorphisms_of_real_molecules(shared_data, case):
 
 def test_a_tie_inside_one_copy_is_broken_by_vf2_order(monkeypatch):
     """C2H2 on an inversion centre: labellings swapped by the inversion tie; networkx VF2's order decides."""
-    import latentcsp.structure as structure
+    import latentcsp.canonical as structure
     from ase.spacegroup import crystal as build
 
     cellpar = (6.0, 5.0, 6.0, 80, 95, 100)

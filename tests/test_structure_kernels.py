@@ -10,7 +10,7 @@ from ase.data import covalent_radii
 from ase.neighborlist import primitive_neighbor_list
 
 from latentcsp.pbc import close_pairs
-from latentcsp.structure import Matcher, kabsch_rmsd, kabsch_rmsd_batch
+from latentcsp.canonical import Matcher, kabsch_rmsd, kabsch_rmsd_batch
 from latentcsp.structure_kernels import (
     adjacency, covalent_bonds, match_molecule, molecule_bonds, molecule_tree, smallest_table,
     wl_colours,

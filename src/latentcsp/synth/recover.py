@@ -52,7 +52,8 @@ import spglib
 from ase.data import chemical_symbols, covalent_radii
 from scipy.spatial.transform import Rotation
 
-from latentcsp.structure import MAX_ISOMORPHISMS, Matcher, Options
+from latentcsp.canonical import MAX_ISOMORPHISMS, Matcher
+from latentcsp.structure import Options
 from latentcsp.structure_kernels import molecule_bonds
 
 from .generate import DOF_COLUMNS, dof_row
