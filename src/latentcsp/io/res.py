@@ -330,7 +330,7 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
         i = int(far[0])
         raise _Bad(f"atom {labels[i]} lies {np.abs(frac[i]).max():.3g} cells from the origin (fractional "
                    f"coordinates {', '.join(f'{x:.4g}' for x in frac[i])}): an absurd value", rec["atoms"][i][1])
-    expanded, site, used = expand_sites(frac, R, T, lattice, MERGE_TOL)
+    expanded, site, _ = expand_sites(frac, R, T, lattice, MERGE_TOL)
     props: dict = dict(title["props"])
     unit = rec["unit"]
     unit_counts = None
@@ -342,10 +342,10 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
     counts = element_counts(numbers[site])
     if unit_counts and counts != unit_counts and sum(counts.values()) > sum(unit_counts.values()):
         for wider in WIDER_TOLS:  # over-expanded: merge wider
-            e2, s2, u2 = expand_sites(frac, R, T, lattice, wider)
+            e2, s2, _ = expand_sites(frac, R, T, lattice, wider)
             c2 = element_counts(numbers[s2])
             if c2 == unit_counts:
-                expanded, site, used, counts = e2, s2, u2, c2
+                expanded, site, counts = e2, s2, c2
                 props["merge_tol"] = wider
                 break
     if unit_counts and counts != unit_counts:
