@@ -165,7 +165,7 @@ def write_references(path: str | os.PathLike, sets: list[dict]) -> None:
     """Write generated reference ensembles (``references.h5``), one HDF5 group per space group.
 
     Each item of ``sets``: ``spacegroup`` (number), ``names`` (DoF names), ``base`` (n_dof,),
-    ``ensembles`` (list of dicts with ``free``, ``scheme``, ``amplitude``, ``sequence``) and
+    optionally ``base_origin`` (where the base packing came from, in words), ``ensembles`` (list of dicts with ``free``, ``scheme``, ``amplitude``, ``sequence``) and
     ``thetas`` (one (n_k, n_dof) array of DoF vectors per ensemble).
     """
     import json
@@ -177,6 +177,8 @@ def write_references(path: str | os.PathLike, sets: list[dict]) -> None:
             g.attrs["spacegroup"] = int(item["spacegroup"])
             g.attrs["names"] = json.dumps(list(item["names"]))
             g["base"] = np.asarray(item["base"], dtype=float)
+            if "base_origin" in item:
+                g.attrs["base_origin"] = item["base_origin"]
             for k, (ens, thetas) in enumerate(zip(item["ensembles"], item["thetas"])):
                 d = g.create_dataset(f"e{k:04d}", data=np.asarray(thetas, dtype=float).reshape(-1, len(item["names"])))
                 d.attrs["ensemble"] = json.dumps(ens)
@@ -195,5 +197,6 @@ def read_references(path: str | os.PathLike) -> list[dict]:
             keys = sorted(k for k in g if k.startswith("e"))
             out.append({"spacegroup": int(g.attrs["spacegroup"]), "names": json.loads(g.attrs["names"]),
                         "base": g["base"][:], "ensembles": [json.loads(g[k].attrs["ensemble"]) for k in keys],
-                        "thetas": [g[k][:] for k in keys]})
+                        "thetas": [g[k][:] for k in keys]}
+                       | ({"base_origin": str(g.attrs["base_origin"])} if "base_origin" in g.attrs else {}))
     return out

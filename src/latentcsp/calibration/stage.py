@@ -230,6 +230,8 @@ def generate_references(structures_h5, groups_csv, min_size: int, ccfg: Calibrat
     structures = read_structures(structures_h5)
     groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
     sizes = spacegroup_sizes(groups, min_size)
-    sets = generate(structures, sizes, ccfg.design(), log)
+    index = {k: n for n, k in enumerate(structures.ids)}  # the store keeps the lowest energy first
+    lowest = groups[groups.group != "all"].assign(row=groups.id.map(index)).groupby("spacegroup_number").row.min()
+    sets = generate(structures, sizes, ccfg.design(), log, {int(k): int(v) for k, v in lowest.items()})
     write_references(out, sets)
     return f"references: {len(sets)} space groups, {sum(len(s['ensembles']) for s in sets)} ensembles"
