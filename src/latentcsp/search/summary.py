@@ -1,0 +1,74 @@
+"""One table of every group's search.json, with a total per landscape (``results/search/``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["landscape", "group", "status", "recovered", "latent_width", "latent_width_source", "samples",
+           "validity", "converged", "relaxed_to_known", "new_minima", "seeds", "budget",
+           "low_energy_minima_latent", "low_energy_minima_sobol", "ratio", "global_minimum_latent",
+           "global_minimum_sobol", "validity_latent", "reason"]
+
+
+def gather(paths) -> pd.DataFrame:
+    """One row per search.json, then one ``total`` row per landscape: sums of the counts,
+    validity = clash-free / all samples, relaxed_to_known weighted by converged relaxations,
+    ratio = sum latent / sum Sobol."""
+    rows = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        row = {c: r.get(c) for c in COLUMNS}
+        row["seeds"] = len(r["seeds"]) if isinstance(r.get("seeds"), list) else None
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    totals = [_total(name, part) for name, part in table[table.status == "ok"].groupby("landscape", sort=False)]
+    return pd.concat([table, pd.DataFrame(totals, columns=COLUMNS)], ignore_index=True) if totals else table
+
+
+def _total(landscape: str, part: pd.DataFrame) -> dict:
+    def total(col):
+        return float(part[col].fillna(0).sum())
+
+    latent, sobol = total("low_energy_minima_latent"), total("low_energy_minima_sobol")
+    converged = part.converged.fillna(0).astype(float)
+    known = (part.relaxed_to_known.fillna(0).astype(float) * converged).sum()
+    return {"landscape": landscape, "group": "total", "status": "ok", "recovered": total("recovered"),
+            "samples": total("samples"),
+            "validity": float((part.validity * part.samples).sum() / part.samples.sum()) if total("samples") else None,
+            "converged": converged.sum(), "relaxed_to_known": known / converged.sum() if converged.sum() else None,
+            "new_minima": total("new_minima"), "seeds": part.seeds.max(), "budget": total("budget"),
+            "low_energy_minima_latent": latent, "low_energy_minima_sobol": sobol,
+            "ratio": latent / sobol if sobol else None, "global_minimum_latent": total("global_minimum_latent"),
+            "global_minimum_sobol": total("global_minimum_sobol"),
+            "validity_latent": float(part.validity_latent.mean()) if part.validity_latent.notna().any() else None}
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as markdown: per group and per landscape total."""
+    show = ["landscape", "group", "recovered", "latent_width", "validity", "relaxed_to_known", "new_minima",
+            "budget", "low_energy_minima_latent", "low_energy_minima_sobol", "ratio", "global_minimum_latent",
+            "global_minimum_sobol"]
+    lines = ["| " + " | ".join(show) + " |", "|" + " --- |" * len(show)]
+    for _, row in table.iterrows():
+        if row.status != "ok":
+            lines.append(f"| {row.landscape} | {row.group} | skipped: {row.reason} |" + " |" * (len(show) - 3))
+            continue
+        lines.append("| " + " | ".join(_cell(row[c]) for c in show) + " |")
+    head = ("Decoded crystals and search efficiency per group (latentcsp search). validity: clash-free "
+            "share of decoded samples; relaxed_to_known: share of converged relaxations that reach a "
+            "landscape structure; low_energy_minima_*: new minima within the window of the lowest energy "
+            "found by any run, summed over seeds, for the same budget of minimisations; "
+            "global_minimum_*: seeds in which the method reached the lowest-energy structure.")
+    return head + "\n\n" + "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3g}" if not value.is_integer() else f"{int(value)}"
+    return str(value)
