@@ -70,3 +70,15 @@ def test_calibration_figures_draw_from_the_tables():
     assert any(len(line.get_xdata()) == 2 and np.allclose(line.get_xdata(), [2.3, 2.3]) for line in ax.lines)  # calibrated
     held = pd.DataFrame({"d": [3, 5, 7], "combined": [0.1, -0.4, 1.6]})
     assert "67% of 3 held-out references within +-1" in calibration_validation(held, "s").axes[0].get_title()
+
+
+def test_table3_leads_with_the_calibrated_dimension(files):
+    dims = tables.collect_dimensions(files, ["smooth", "ani"])
+    t3 = pd.DataFrame([{"dset": "smooth", "landscape": "x", "window": "20", "group": g, "dof": d, "n80": 30,
+                        "elbow": 5, "rank": 119} for g, d in (("P21_c", 10), ("all", 12))])
+    text = tables.table3_markdown(t3, dims=dims)
+    assert text.index("calibrated dimension [interval]") < text.index("components for 80 %")
+    assert "9.9 [9.1, 10.8]" in text and ">= 10 (+3 torsions)" in text
+    first = text.split("components for 80 %")[1]
+    all_row = next(line for line in first.splitlines() if line.startswith("| all"))
+    assert all_row.split("|")[2].strip() == ""  # no DoF for the combined group

@@ -306,7 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: BLAS thread pools of one stage: one thread unless the caller set them. A stage is one
+#: Snakemake job on its own cores, and BLAS's default of one thread per core made two
+#: concurrent jobs on two cores spend most of their time waiting on each other.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> None:
+    import os
+
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     args = build_parser().parse_args(argv)
     args.func(args)
 

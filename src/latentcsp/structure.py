@@ -734,7 +734,7 @@ def rotatable_bonds(numbers: np.ndarray, positions: np.ndarray, bonds: np.ndarra
     """
     g = nx.Graph()
     g.add_nodes_from(range(len(numbers)))
-    g.add_edges_from(map(tuple, _as_bonds(bonds)))
+    g.add_edges_from(map(tuple, _as_bonds(bonds, len(numbers))))
     heavy = np.asarray(numbers) > 1
     positions = np.asarray(positions, dtype=float)
 

@@ -85,9 +85,9 @@ def reference_molecule(structures: StructureSet, name: str = "reference") -> Mol
 
 
 def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
-    """A dense packing of the group: the lowest-energy minimum of the densest ``n_trials``
-    quasi-random trials' best quarter (the generator's force field), or the densest trial
-    when no minimisation converges."""
+    """A dense packing of the group: the lowest-energy minimum of the densest quarter of
+    ``n_trials`` quasi-random trials (the generator's force field), or the densest trial
+    when no minimisation converges or the force field has no parameters for the molecule."""
     from ..synth.minimise import minimise
 
     trials, _ = sample_trials(model, n_trials, seed)
@@ -97,7 +97,10 @@ def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.n
     dense = trials[np.argsort(-density)[: max(1, n_trials // 4)]]
     best, energy = dense[0], np.inf
     for theta in dense:
-        result = minimise(model, theta)
+        try:
+            result = minimise(model, theta)
+        except ValueError:  # no exp-6 parameters or atom types for this molecule
+            return dense[0]
         if result.converged and result.min_contact >= SamplingOptions().clash and result.energy < energy:
             best, energy = result.theta, result.energy
     return best

@@ -3,7 +3,7 @@ and descriptor set.
 
 For each analysed space-group group, references of known dimension are generated with
 the landscape's own rigid molecule in that space group (:mod:`.references`), described
-with the same descriptor set, and put through the same deduplication, scaling and
+with the same descriptor set, and put through the same scaling and
 estimators as the analysis, at the group's size (each window's). Their raw estimates
 give the calibration curves (:mod:`.curves`) that turn the group's raw estimates into
 calibrated dimensions. Writes into ``outdir``:
@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.dedup import dedup
 from ..analysis.group import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
@@ -96,11 +95,11 @@ class Group:
 
 def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) -> dict:
     """Raw estimates of a random subset of ``n`` rows of a reference matrix, through the
-    analysis's deduplication, scaling and estimators (point estimates, no resampling)."""
+    analysis's scaling and estimators (point estimates, no resampling). ``n`` is the group's
+    size after its near-duplicates were removed; references are distinct crystals by
+    construction, so they are not deduplicated again."""
     rows = np.sort(np.random.default_rng(seed).choice(len(X), min(n, len(X)), replace=False))
-    Xn = X[rows]
-    kept = dedup(Xn, acfg.dedup_tol, distance="rms").kept
-    result = estimate(Xn[kept], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
+    result = estimate(X[rows], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
                       seed=seed, standardize=acfg.standardize, pointwise=False)
     out = {name: e["dimension"] for name, e in result["estimators"].items()}
     out["trend"] = curves.trend(result["estimators"].get("GRIDE", {}).get("scales", {}).get("dimension"))
@@ -124,8 +123,9 @@ def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Gro
             log(f"  {ens.label()}: only {len(thetas)} of {n_max} clash-free crystals; left out")
             continue
         X = describe(as_structures(model, thetas, orbits), dset)
+        by_size: dict[int, dict] = {}  # windows (or 'all') holding the same structures share them
         for g in groups:
-            raw = reference_estimates(X, g.n, acfg, ccfg.seed + k)
+            raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, ccfg.seed + k))
             rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
                          "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
                          "label": ens.label(), "n": g.n, **raw})
@@ -166,50 +166,53 @@ def run(landscape: str, structures_h5, analyses: list[str | Path], dset: Descrip
         ccfg: CalibrationConfig, outdir, log=None) -> str:
     """The calibration stage of one landscape and descriptor set; returns a one-line summary.
     Every table written starts with the columns landscape and set."""
-    from ..structure import rotatable_bonds
-    from ..structure_kernels import molecule_bonds
-    from ase.data import covalent_radii
-
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     structures = read_structures(structures_h5)
-    mol = reference_molecule(structures)
-    bonds = molecule_bonds(np.ascontiguousarray(mol.ref), covalent_radii[mol.numbers], 0.4)
-    torsions = len(rotatable_bonds(mol.numbers, mol.ref, bonds))
-    groups = [Group.read(Path(a)) for a in analyses]
+    torsions = torsion_count(reference_molecule(structures))
     estimators = list(acfg.estimators)
     by_sg: dict[int, list[Group]] = {}
-    rows, unresolved = [], []
-    for g in groups:
+    rows, refs, curve_tables, error_tables = [], [], [], []
+    for g in (Group.read(Path(a)) for a in analyses):
         number, why = g.spacegroup()
-        too_small = g.n < acfg.min_size
-        if number is None or too_small:
-            reason = why or f"n={g.n} below the estimators' minimum {acfg.min_size}"
-            unresolved.append(unresolved_row(g, estimators, reason, torsions))
+        if number is None or g.n < acfg.min_size:
+            rows.append(unresolved_row(g, estimators, why or f"n={g.n} below the estimators' minimum "
+                                                             f"{acfg.min_size}", torsions))
         else:
             by_sg.setdefault(number, []).append(g)
-    refs = []
     for number, members in sorted(by_sg.items()):
         log(f"calibrate {dset.name}: space group {number}, windows {[g.window for g in members]}, "
             f"n up to {max(g.n for g in members)}")
-        refs.append(calibrate_spacegroup(structures, number, members, dset, acfg, ccfg, log))
-    refs = pd.concat(refs, ignore_index=True) if refs else pd.DataFrame()
-    curve_tables, error_tables = [], []
-    for members in by_sg.values():
+        try:
+            mine = calibrate_spacegroup(structures, number, members, dset, acfg, ccfg, log)
+        except ValueError as exc:  # the generator cannot build this molecule (e.g. no van der Waals radius)
+            log(f"  space group {number}: no references ({exc})")
+            rows += [unresolved_row(g, estimators, f"no reference landscapes: {exc}", torsions) for g in members]
+            continue
+        refs.append(mine)
         for g in members:
-            mine = refs[(refs.window == g.window) & (refs.group == g.group)]
-            row, c, e = summarise(g, mine, estimators, ccfg, torsions)
+            row, c, e = summarise(g, mine[(mine.window == g.window) & (mine.group == g.group)], estimators, ccfg,
+                                  torsions)
             rows.append(row)
             curve_tables.append(c)
             error_tables.append(e)
-    outdir = Path(outdir)
-    table = pd.DataFrame(rows + unresolved)
-    keyed = {"dimensions": table, "references": refs, "curves": pd.concat(curve_tables, ignore_index=True)
-             if curve_tables else pd.DataFrame(), "held_out": pd.concat(error_tables, ignore_index=True)
-             if error_tables else pd.DataFrame()}
-    for name, frame in keyed.items():
-        frame = frame.copy()
+    table = pd.DataFrame(rows)
+    for name, parts in (("dimensions", [table]), ("references", refs), ("curves", curve_tables),
+                        ("held_out", error_tables)):
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         frame.insert(0, "set", dset.name)
         frame.insert(0, "landscape", landscape)
-        write_csv(frame, outdir / f"{name}.csv")
+        write_csv(frame, Path(outdir) / f"{name}.csv")
     n_resolved = int(table.resolved.fillna(False).astype(bool).sum()) if len(table) else 0
-    return f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, {len(refs)} reference estimates"
+    return (f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, "
+            f"{sum(len(r) for r in refs)} reference estimates")
+
+
+def torsion_count(molecule) -> int:
+    """Rotatable bonds of a rigid molecule (:func:`latentcsp.structure.rotatable_bonds`)."""
+    from ase.data import covalent_radii
+
+    from ..structure import rotatable_bonds
+    from ..structure_kernels import molecule_bonds
+
+    bonds = molecule_bonds(np.ascontiguousarray(molecule.ref), covalent_radii[molecule.numbers], 0.4)
+    return len(rotatable_bonds(molecule.numbers, molecule.ref, bonds))

@@ -70,7 +70,7 @@ def _markdown(t1, t2, t3, estimators, dims=None, ladder=None) -> str:
         "## Table 1: structures per landscape and energy window\n\n" + t1.to_markdown(index=False),
         "## Table 2: degrees of freedom of a rigid molecule (general position, Z' = 1)\n\n"
         + t2.to_markdown(index=False),
-        "## Table 3: dimensionality per space group and window\n\n" + tables.table3_markdown(t3),
+        "## Table 3: dimensionality per space group and window\n\n" + tables.table3_markdown(t3, dims=dims),
         "## Intrinsic-dimension estimates\n\n" + tables.estimates_markdown(t3, estimators),
     ]) + "\n"
 

@@ -138,11 +138,14 @@ def table2(numbers: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
-    """Markdown blocks, one per descriptor set: groups down, landscape x window across,
-    then the set's linear measures, one row per group and window."""
+def table3_markdown(table: pd.DataFrame, threshold: str = "n80", dims: pd.DataFrame | None = None) -> str:
+    """Markdown blocks, one per descriptor set: groups down, landscape x window across: the
+    calibrated dimension with its interval (``dims``, from the calibration stage) beside the
+    DoF, then the components for 80 % and the elbow, then the set's linear measures."""
     out = []
     for dset, sub in table.groupby("dset", sort=False):
+        if dims is not None and len(dims) and (dims["set"] == dset).any():
+            out.append(_calibrated_pivot(dset, dims[dims["set"] == dset]))
         flag = f"{threshold}_limited"
         sub = sub.assign(**{flag: sub[flag] if flag in sub else False})
         index, columns = "group", ["landscape", "window"]
@@ -154,13 +157,27 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
                              index=pivot.index, columns=pivot.columns)
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
-        cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
+        cells.insert(0, "DoF", ["" if g == "all" else v for g, v in
+                                zip(cells.index, dof.reindex(cells.index).astype("Int64").astype(str))])
         cells = cells.loc[sorted(cells.index, key=group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
                    + cells.reset_index().to_markdown(index=False)
                    + f"\n\n† {threshold} >= (n - 1) / 2 (at m: >= (m - 1) / 2): the count is set by the "
                    "number of structures, not by the landscape.\n\n" + _linear_markdown(sub, threshold))
     return "\n\n".join(out)
+
+
+def _calibrated_pivot(dset: str, dims: pd.DataFrame) -> str:
+    """Groups down, landscape x window across: the calibrated dimension [interval], or
+    'unresolved'; the DoF beside it (a lower bound with the torsions for a flexible molecule)."""
+    cell = {(r.group, f"{r.landscape} L{r.window}"): (_dimension_cell(r) if r.resolved else "unresolved")
+            for r in dims.itertuples()}
+    groups = sorted({g for g, _ in cell}, key=group_order)
+    columns = list(dict.fromkeys(c for _, c in cell))
+    dof = {r.group: _dof_cell(r) for r in dims.itertuples()}
+    rows = [{"group": g, "DoF (rigid)": dof.get(g, ""), **{c: cell.get((g, c), "—") for c in columns}} for g in groups]
+    return (f"### Descriptor set `{dset}`: calibrated dimension [interval]\n\n" + pd.DataFrame(rows).to_markdown(index=False)
+            + "\n\nThe reasons for 'unresolved' are in the Dimensions table and in dimensions.csv.")
 
 
 def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
@@ -170,7 +187,8 @@ def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
     rows = []
     for _, r in sub.iterrows():
         rows.append({
-            "landscape": r.landscape, "window": r.window, "group": r.group, "DoF": _int_cell(r.dof),
+            "landscape": r.landscape, "window": r.window, "group": r.group,
+            "DoF": "" if r.group == "all" else _int_cell(r.dof),
             "n": _int_cell(r.get("n_pca")), "rank": _int_cell(r["rank"]),
             threshold: _flagged(r[threshold], r.get(f"{threshold}_limited")),
             f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd"),
@@ -239,6 +257,7 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     out = []
     for dset, sub in table.groupby("dset", sort=False):
         show = sub[cols].copy()
+        show["dof"] = ["" if g == "all" else _int_cell(v) for g, v in zip(sub.group, sub.dof)]
         for col in ("AE", "PCA_knee"):
             if col in show:
                 show[col] = [_latent_cell(v, status) for v, status in
@@ -248,9 +267,11 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
                 show[name] = [_estimate_cell(*v) for v in
                               zip(sub[name], *(sub.get(f"{name}_{k}", sub[name] * np.nan) for k in ("lo", "hi", "bias")))]
         out.append(f"### Descriptor set `{dset}`: dimension estimates\n\n" + show.to_markdown(index=False))
-    return ("Each estimate is followed by the 95 % interval of the same estimator on random halves of the group "
-            "and its bias (median on the halves minus the full estimate; negative: the estimate still grows with "
-            "the number of structures).\n\n" + "\n\n".join(out))
+    return ("Raw estimates, not dimensions: each has a bias that depends on the size of the group and on how the "
+            "landscape was sampled; the Dimensions table gives them calibrated. Each estimate is followed by the 95 % "
+            "interval of the same estimator on random halves of the group and its bias (median on the halves minus "
+            "the full estimate; negative: the estimate still grows with the number of structures). The group `all` "
+            "combines space groups and has no DoF of its own.\n\n" + "\n\n".join(out))
 
 
 def collect_dimensions(files: list[str | Path], sets: list[str]) -> pd.DataFrame:
