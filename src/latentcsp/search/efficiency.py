@@ -92,7 +92,9 @@ def run_seed(model: CrystalModel, train: Callable, n_trials: int, seed: int,
 def compare(runs: list[SeedRun], window: float) -> tuple[dict, pd.DataFrame]:
     """The comparison over seeds: a JSON-able summary and the curves (one row per seed,
     method and minimisation: ``seed, method, minimisations, found``, the new low-energy
-    minima found after that many minimisations)."""
+    minima found after that many minimisations). Besides the counts of the module docstring,
+    per method: distinct good minima reached and rediscoveries (minimisations that ended in a
+    minimum of the first quarter)."""
     everything = [m for r in runs for m in (r.known, r.sobol, r.latent)]
     energies = np.concatenate([m.energy[m.ok] for m in everything])
     if not len(energies):
@@ -108,6 +110,8 @@ def compare(runs: list[SeedRun], window: float) -> tuple[dict, pd.DataFrame]:
             new = discoveries(found, r.known, lowest + window)
             row[f"minimisations_{method}"] = len(found)
             row[f"low_energy_minima_{method}"] = int(new.sum())
+            row[f"distinct_{method}"] = len(found.unique())
+            row[f"rediscoveries_{method}"] = int(found.same_as(r.known).any(axis=1).sum()) if len(r.known) else 0
             row[f"global_minimum_{method}"] = reaches(found, target)
             curves.append(pd.DataFrame({"seed": r.seed, "method": method, "minimisations": np.arange(1, len(new) + 1),
                                         "found": np.cumsum(new)}))
@@ -127,6 +131,8 @@ def compare(runs: list[SeedRun], window: float) -> tuple[dict, pd.DataFrame]:
         "global_minimum_sobol": int(table.global_minimum_sobol.sum()),
         "global_minimum_known": int(table.global_minimum_known.sum()),
         "validity_latent": float(table.validity.mean()),
+        **{f"{what}_{method}": int(table[f"{what}_{method}"].sum())
+           for what in ("distinct", "rediscoveries") for method in ("sobol", "latent")},
         "per_seed": table.to_dict(orient="records"),
     }
     columns = ["seed", "method", "minimisations", "found"]

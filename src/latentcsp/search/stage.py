@@ -167,20 +167,23 @@ def run(structures_h5, manifest_csv, descriptors_h5, dset: DescriptorSet, group:
                        "explained_variance": float(generator.pca_.explained_variance_ratio_.sum())}
 
     same_force_field = molecule_xyz is not None
-    decoded, decoded_thetas, relaxed_energies, samples = _decode(model, generator, structures, manifest, settings,
-                                                                 same_force_field, orbits, dset, landscape, group,
-                                                                 outdir)
+    decoded, decoded_thetas, relaxed_energies, samples = _decode(
+        model, generator, structures, manifest, mine.energy.to_numpy(float), settings, same_force_field, orbits, dset,
+        landscape, outdir)
     result.update(samples)
     result["status"] = "ok"
 
     curves = pd.DataFrame(columns=["seed", "method", "minimisations", "found"])
     eff = settings.efficiency
-    if molecule_xyz is not None and eff.seeds > 0:
-        runs = [run_seed(model, train, eff.n_trials, synth_seed + k, log=log) for k in range(eff.seeds)]
-        summary, curves = compare(runs, eff.window)
-        result.update(summary)
+    if molecule_xyz is None or eff.seeds < 1:
+        result["efficiency"] = "not run: needs the generator's molecule (a generated landscape) and seeds >= 1"
     else:
-        result["efficiency"] = "not run: needs the generator's molecule (a generated landscape)"
+        try:
+            runs = [run_seed(model, train, eff.n_trials, synth_seed + k, log=log) for k in range(eff.seeds)]
+            summary, curves = compare(runs, eff.window)
+            result.update(summary, efficiency="ok")
+        except ValueError as exc:  # too few distinct minima in a first quarter, nothing converged
+            result["efficiency"] = f"not run: {exc}"
     write_csv(curves, outdir / "efficiency.csv")
 
     from ..report.figures import save
@@ -202,11 +205,12 @@ def _as_structures(model: CrystalModel, thetas, orbits) -> StructureSet:
     return as_structures(model, np.asarray(thetas), orbits, prefix="decoded")
 
 
-def _decode(model, generator, structures, manifest, settings, same_force_field, orbits, dset, landscape, group,
-            outdir) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
+def _decode(model, generator, structures, manifest, group_energies, settings, same_force_field, orbits, dset,
+            landscape, outdir) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
     """Decoded samples -> relaxed, distinct, matched crystals; writes decoded/ and decoded.csv.
     Returns the decoded.csv table, the canonical DoF vectors of its crystals, the energies of
-    every good relaxation and the numbers for search.json."""
+    every good relaxation and the numbers for search.json (energies relative to the
+    landscape's lowest; ``group_energies``: the group's own structures', for comparison)."""
     sampling, rng = SamplingOptions(), np.random.default_rng(settings.seed)
     n = settings.n_samples
 
@@ -248,7 +252,7 @@ def _decode(model, generator, structures, manifest, settings, same_force_field, 
         else None,
         "match_tolerances": settings.match.to_dict(),
         "energy_relaxed": _quantiles(relaxed.energy[good] - e0) if same_force_field else None,
-        "energy_landscape": _quantiles(manifest.energy.to_numpy(float) - e0),
+        "energy_landscape": _quantiles(group_energies - e0),
     }
     return decoded, thetas, relaxed.energy[good], samples
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ["landscape", "group", "status", "recovered", "latent_width", "latent_width_source", "samples",
-           "validity", "converged", "relaxed_to_known", "new_minima", "seeds", "budget",
-           "low_energy_minima_latent", "low_energy_minima_sobol", "ratio", "global_minimum_latent",
-           "global_minimum_sobol", "validity_latent", "reason"]
+           "validity", "converged", "relaxed_to_known", "new_minima", "median_relaxed", "median_landscape", "seeds",
+           "budget", "low_energy_minima_latent", "low_energy_minima_sobol", "ratio", "global_minimum_latent",
+           "global_minimum_sobol", "rediscoveries_latent", "rediscoveries_sobol", "validity_latent", "reason"]
 
 
 def gather(paths) -> pd.DataFrame:
@@ -23,6 +23,8 @@ def gather(paths) -> pd.DataFrame:
         r = json.loads(Path(path).read_text())
         row = {c: r.get(c) for c in COLUMNS}
         row["seeds"] = len(r["seeds"]) if isinstance(r.get("seeds"), list) else None
+        for col, key in (("median_relaxed", "energy_relaxed"), ("median_landscape", "energy_landscape")):
+            row[col] = (r.get(key) or {}).get("median")
         rows.append(row)
     table = pd.DataFrame(rows, columns=COLUMNS)
     totals = [_total(name, part) for name, part in table[table.status == "ok"].groupby("landscape", sort=False)]
@@ -44,14 +46,15 @@ def _total(landscape: str, part: pd.DataFrame) -> dict:
             "low_energy_minima_latent": latent, "low_energy_minima_sobol": sobol,
             "ratio": latent / sobol if sobol else None, "global_minimum_latent": total("global_minimum_latent"),
             "global_minimum_sobol": total("global_minimum_sobol"),
+            "rediscoveries_latent": total("rediscoveries_latent"), "rediscoveries_sobol": total("rediscoveries_sobol"),
             "validity_latent": float(part.validity_latent.mean()) if part.validity_latent.notna().any() else None}
 
 
 def markdown(table: pd.DataFrame) -> str:
     """The table as markdown: per group and per landscape total."""
     show = ["landscape", "group", "recovered", "latent_width", "validity", "relaxed_to_known", "new_minima",
-            "budget", "low_energy_minima_latent", "low_energy_minima_sobol", "ratio", "global_minimum_latent",
-            "global_minimum_sobol"]
+            "median_relaxed", "median_landscape", "budget", "low_energy_minima_latent", "low_energy_minima_sobol",
+            "ratio", "global_minimum_latent", "global_minimum_sobol", "rediscoveries_latent", "rediscoveries_sobol"]
     lines = ["| " + " | ".join(show) + " |", "|" + " --- |" * len(show)]
     for _, row in table.iterrows():
         if row.status != "ok":
@@ -60,9 +63,13 @@ def markdown(table: pd.DataFrame) -> str:
         lines.append("| " + " | ".join(_cell(row[c]) for c in show) + " |")
     head = ("Decoded crystals and search efficiency per group (latentcsp search). validity: clash-free "
             "share of decoded samples; relaxed_to_known: share of converged relaxations that reach a "
-            "landscape structure; low_energy_minima_*: new minima within the window of the lowest energy "
-            "found by any run, summed over seeds, for the same budget of minimisations; "
-            "global_minimum_*: seeds in which the method reached the lowest-energy structure.")
+            "landscape structure; new_minima: distinct relaxed decoded crystals that are none; "
+            "median_relaxed, median_landscape: median energy (kJ/mol above the landscape's lowest) of the "
+            "relaxed decoded samples and of the group's landscape structures; low_energy_minima_*: new minima "
+            "within the window of the lowest energy found by any run, summed over seeds, for the same budget "
+            "of minimisations; global_minimum_*: seeds in which the method reached the lowest-energy "
+            "structure (summed over groups in the totals); rediscoveries_*: minimisations that ended in a "
+            "minimum of the first quarter.")
     return head + "\n\n" + "\n".join(lines) + "\n"
 
 
