@@ -10,7 +10,7 @@ import pytest
 from latentcsp.analysis.group import AnalysisConfig
 from latentcsp.analysis.group import run as analyse
 from latentcsp.calibration.references import LadderDesign, as_structures, reference_molecule
-from latentcsp.calibration.stage import CalibrationConfig, Group
+from latentcsp.calibration.stage import CalibrationConfig, Group, generate_references
 from latentcsp.calibration.stage import run as calibrate
 from latentcsp.descriptors.stage import DescriptorSet, compute_group, describe, reference_orbits
 from latentcsp.ingest import LandscapeSpec, ingest, write_landscape
@@ -79,10 +79,12 @@ def test_ladder_covers_every_dimension_once_per_pattern():
 
 def test_calibrated_dimension_of_a_known_landscape(landscape):
     root, cfg = landscape
-    out = root / "cal"
-    line = calibrate("known3", root / "out" / "structures.h5",
-                     [root / "out" / "analysis" / "100" / g for g in ("P-1", "all")], SET, cfg,
-                     CalibrationConfig(patterns=1, schemes=("full", "local")), out)
+    out, ccfg = root / "cal", CalibrationConfig(patterns=1, schemes=("full", "local"))
+    made = generate_references(root / "out" / "structures.h5", root / "out" / "groups.csv", 20, ccfg,
+                               root / "references.h5")
+    assert made == "references: 1 space groups, 24 ensembles"  # P-1 only: 12 d x 1 subset x 2 schemes
+    line = calibrate("known3", root / "out" / "structures.h5", root / "references.h5",
+                     [root / "out" / "analysis" / "100" / g for g in ("P-1", "all")], SET, cfg, ccfg, out)
     assert "2 groups" in line
     dims = pd.read_csv(out / "dimensions.csv", dtype={"window": str})
     for col in ("landscape", "set", "window", "group", "n", "dof", "calibrated", "calibrated_low",
@@ -101,3 +103,20 @@ def test_calibrated_dimension_of_a_known_landscape(landscape):
     assert len(held) == 2 * len(refs) // 2 and {"combined", "MLE"} <= set(held.columns)
     group = Group.read(root / "out" / "analysis" / "100" / "P-1")
     assert group.trend is not None and group.spacegroup() == (2, None)
+
+
+def test_references_round_trip_through_the_store(tmp_path):
+    from latentcsp.store import read_references, write_references
+
+    ens = [Ensemble(("a", "x"), "full"), Ensemble(("rot_y",), "local", {"length": 2.0, "rotation": 0.5}, "random")]
+    item = {"spacegroup": 14, "names": ["a", "b", "c", "beta", "rot_x", "rot_y", "rot_z", "x", "y", "z"],
+            "base": np.arange(10.0), "ensembles": [],
+            "thetas": [np.random.default_rng(0).random((5, 10)), np.zeros((3, 10))]}
+    from dataclasses import asdict
+
+    item["ensembles"] = [asdict(e) for e in ens]
+    write_references(tmp_path / "r.h5", [item])
+    (back,) = read_references(tmp_path / "r.h5")
+    assert back["spacegroup"] == 14 and back["names"] == item["names"]
+    assert [Ensemble.from_record(r) for r in back["ensembles"]] == ens
+    assert all(np.array_equal(a, b) for a, b in zip(back["thetas"], item["thetas"]))

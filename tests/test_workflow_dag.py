@@ -31,8 +31,9 @@ def two_landscapes(tmp_path):
 def test_dry_run_before_select_shows_the_checkpoint(tmp_path):
     root = two_landscapes(tmp_path)
     dry = run(root, "-n")
-    # one calibration per landscape x descriptor set is known before select has run
-    assert dry.jobs == Counter({"ingest": 2, "select": 2, "calibrate": 4, "summary": 1, "all": 1}), dry.text[-3000:]
+    # one reference job per landscape and one calibration per landscape x set are known before select has run
+    assert dry.jobs == Counter({"ingest": 2, "select": 2, "references": 2, "calibrate": 4, "summary": 1, "all": 1}), \
+        dry.text[-3000:]
     assert "checkpoint" in dry.text  # the descriptor/analysis fan-out appears once select has run
 
 

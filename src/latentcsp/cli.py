@@ -103,12 +103,19 @@ def cmd_analyse(args) -> None:
     print(line, file=sys.stderr)
 
 
+def cmd_references(args) -> None:
+    from .calibration.stage import CalibrationConfig, generate_references
+
+    print(generate_references(args.structures, args.groups, args.min_size,
+                              CalibrationConfig.from_config(args.calibration), args.out), file=sys.stderr)
+
+
 def cmd_calibrate(args) -> None:
     from .analysis.group import AnalysisConfig
     from .calibration.stage import CalibrationConfig, run
     from .descriptors.stage import DescriptorSet
 
-    line = run(args.landscape, args.structures, args.analyses, DescriptorSet(args.set_name, **args.set),
+    line = run(args.landscape, args.structures, args.references, args.analyses, DescriptorSet(args.set_name, **args.set),
                AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
     print(line, file=sys.stderr)
 
@@ -241,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_analyse)
 
+    p = sub.add_parser("references", help="reference ensembles of known dimension for a landscape's space groups",
+                       description="The landscape's rigid molecule in each space group with a window of at least "
+                                   "--min-size structures: a base packing and the calibration ladder's DoF vectors "
+                                   "(references.h5), shared by every descriptor set's calibration.")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--groups", required=True, type=Path, help="groups.csv of the landscape")
+    p.add_argument("--min-size", type=int, default=20, help="smallest group the estimators run on")
+    p.add_argument("--calibration", type=_json, default={}, help="the calibration config section, JSON")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_references)
+
     p = sub.add_parser("calibrate", help="calibrated dimensions of a landscape's analysed groups (one descriptor set)",
                        description="References of known dimension made by the generator with the landscape's "
                                    "molecule, in each analysed space group, at each group's size, through the "
@@ -248,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "calibrated dimensions (dimensions.csv).")
     p.add_argument("--landscape", required=True, help="landscape name")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--references", required=True, type=Path, help="references.h5 of the landscape")
     p.add_argument("--analyses", required=True, nargs="+", type=Path,
                    help="the analysis folders of the groups (each with pca.json and id.json)")
     p.add_argument("--set-name", required=True, help="descriptor set name")

@@ -30,11 +30,11 @@ import pandas as pd
 from ..analysis.group import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
-from ..store import StructureSet, read_structures, write_csv
-from ..synth.ensembles import sample
+from ..store import StructureSet, read_references, read_structures, write_csv, write_references
+from ..synth.ensembles import Ensemble
 from ..synth.model import CrystalModel
 from . import curves
-from .references import LadderDesign, as_structures, base_packing, reference_molecule
+from .references import LadderDesign, as_structures, generate, reference_molecule, spacegroup_sizes
 
 @dataclass
 class CalibrationConfig:
@@ -106,30 +106,32 @@ def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) 
     return out
 
 
-def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Group], dset: DescriptorSet,
-                         acfg: AnalysisConfig, ccfg: CalibrationConfig, log=print) -> pd.DataFrame:
+def calibrate_spacegroup(structures: StructureSet, references: dict, groups: list[Group], dset: DescriptorSet,
+                         acfg: AnalysisConfig, seed: int, log=print) -> pd.DataFrame:
     """Reference rows (window, group, d, pattern, scheme, label, n, estimates...) for every
-    window of one space group: one ladder at the largest window's size, subsampled for the others."""
-    model = CrystalModel(reference_molecule(structures), number)
+    window of one space group, from its generated ``references`` (one item of
+    :func:`latentcsp.store.read_references`): each ensemble's first n_max crystals (n_max the
+    largest window's size) described once, then subsampled to each window's size."""
+    model = CrystalModel(reference_molecule(structures), references["spacegroup"])
     orbits = reference_orbits(structures)
-    base = base_packing(model, ccfg.seed)
     n_max = max(g.n for g in groups)
     rows = []
-    ladder = ccfg.design().ensembles(list(model.names))
     start = time.perf_counter()
-    for k, ens in enumerate(ladder):
-        thetas, _ = sample(model, ens, base, n_max, seed=ccfg.seed + k)
+    for k, (record, thetas) in enumerate(zip(references["ensembles"], references["thetas"])):
+        ens = Ensemble.from_record(record)
         if len(thetas) < n_max:
             log(f"  {ens.label()}: only {len(thetas)} of {n_max} clash-free crystals; left out")
             continue
-        X = describe(as_structures(model, thetas, orbits), dset)
+        X = describe(as_structures(model, thetas[:n_max], orbits), dset)
         by_size: dict[int, dict] = {}  # windows (or 'all') holding the same structures share them
         for g in groups:
-            raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, ccfg.seed + k))
+            raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, seed + k))
             rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
                          "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
                          "label": ens.label(), "n": g.n, **raw})
-        log(f"  {model.sg.symbol}: {k + 1}/{len(ladder)} reference ensembles ({time.perf_counter() - start:.0f} s)")
+        if (k + 1) % 10 == 0 or k + 1 == len(references["ensembles"]):
+            log(f"  {model.sg.symbol}: {k + 1}/{len(references['ensembles'])} reference ensembles "
+                f"({time.perf_counter() - start:.0f} s)")
     return pd.DataFrame(rows)
 
 
@@ -162,12 +164,14 @@ def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: i
     return row
 
 
-def run(landscape: str, structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: AnalysisConfig,
-        ccfg: CalibrationConfig, outdir, log=None) -> str:
-    """The calibration stage of one landscape and descriptor set; returns a one-line summary.
-    Every table written starts with the columns landscape and set."""
+def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path], dset: DescriptorSet,
+        acfg: AnalysisConfig, ccfg: CalibrationConfig, outdir, log=None) -> str:
+    """The calibration stage of one landscape and descriptor set, from the reference
+    ensembles generated for the landscape (``references_h5``, :func:`generate_references`);
+    returns a one-line summary. Every table written starts with the columns landscape and set."""
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     structures = read_structures(structures_h5)
+    generated = {item["spacegroup"]: item for item in read_references(references_h5)}
     torsions = torsion_count(reference_molecule(structures))
     estimators = list(acfg.estimators)
     by_sg: dict[int, list[Group]] = {}
@@ -182,12 +186,12 @@ def run(landscape: str, structures_h5, analyses: list[str | Path], dset: Descrip
     for number, members in sorted(by_sg.items()):
         log(f"calibrate {dset.name}: space group {number}, windows {[g.window for g in members]}, "
             f"n up to {max(g.n for g in members)}")
-        try:
-            mine = calibrate_spacegroup(structures, number, members, dset, acfg, ccfg, log)
-        except ValueError as exc:  # the generator cannot build this molecule (e.g. no van der Waals radius)
-            log(f"  space group {number}: no references ({exc})")
-            rows += [unresolved_row(g, estimators, f"no reference landscapes: {exc}", torsions) for g in members]
+        if number not in generated:
+            rows += [unresolved_row(g, estimators, "no reference landscapes (the generator could not build "
+                                    "this molecule in this space group; see the references log)", torsions)
+                     for g in members]
             continue
+        mine = calibrate_spacegroup(structures, generated[number], members, dset, acfg, ccfg.seed, log)
         refs.append(mine)
         for g in members:
             row, c, e = summarise(g, mine[(mine.window == g.window) & (mine.group == g.group)], estimators, ccfg,
@@ -216,3 +220,16 @@ def torsion_count(molecule) -> int:
 
     bonds = molecule_bonds(np.ascontiguousarray(molecule.ref), covalent_radii[molecule.numbers], 0.4)
     return len(rotatable_bonds(molecule.numbers, molecule.ref, bonds))
+
+
+def generate_references(structures_h5, groups_csv, min_size: int, ccfg: CalibrationConfig, out, log=None) -> str:
+    """The ``latentcsp references`` stage: the reference ensembles of every space group with a
+    window of at least ``min_size`` structures, at its largest window's size, for every
+    descriptor set's calibration of the landscape (``references.h5``)."""
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    structures = read_structures(structures_h5)
+    groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
+    sizes = spacegroup_sizes(groups, min_size)
+    sets = generate(structures, sizes, ccfg.design(), log)
+    write_references(out, sets)
+    return f"references: {len(sets)} space groups, {sum(len(s['ensembles']) for s in sets)} ensembles"
