@@ -24,6 +24,7 @@ from latentcsp.synth import CrystalModel, generate, read_xyz
 from latentcsp.synth.minimise import centroid_fingerprint, deduplicate, same_minima
 from latentcsp.synth.molecule import Molecule, principal_frame
 from latentcsp.synth.recover import canonicalise, periodic_rmsd, recover_landscape, relabelled, theta_of
+from latentcsp.synth.res import write_res
 from latentcsp.synth.sampling import sample_trials
 
 MOLDIR = Path(__file__).resolve().parents[1] / "config" / "molecules"
@@ -220,6 +221,9 @@ def test_compare_sums_the_seeds_and_finds_the_global_minimum():
     assert summary["global_minimum_known"] == 1
     assert summary["budget"] == 4 and summary["budget_latent"] == 4
     assert summary["validity_latent"] == pytest.approx(0.2)
+    # rediscoveries (seed 0 latent: -90, seed 1 Sobol: gm, both known) are counted apart, never as new
+    assert summary["rediscoveries_latent"] == 1 and summary["rediscoveries_sobol"] == 1
+    assert summary["distinct_latent"] == 4 and summary["distinct_sobol"] == 4
     latent0 = curves[(curves.seed == 0) & (curves.method == "latent")]
     assert latent0.found.tolist() == [0, 1, 2] and latent0.minimisations.tolist() == [1, 2, 3]
 
@@ -258,6 +262,30 @@ def test_canonicalise_gives_one_vector_per_crystal(anti):
     assert np.abs(shifted - theta).max() > 0.4 and np.abs(turned - theta).max() > 0.1
     for other in (shifted, turned):
         np.testing.assert_allclose(canonicalise(model, other), canonical, atol=1e-6)
+
+
+@pytest.mark.parametrize("group", ["P21/c", "C2/c", "Pna21"])
+def test_decoded_res_files_ingest_back_to_the_built_crystal(anti, group, tmp_path):
+    """The stage writes decoded crystals with write_res; the ingest reads each back as the crystal
+    the model builds from its canonical DoF vector (same atoms up to a periodic shift, same energy)."""
+    model = CrystalModel(anti, group)
+    thetas = [canonicalise(model, t) for t in sample_trials(model, 3, 11)[0]]
+    (tmp_path / "decoded").mkdir()
+    for k, theta in enumerate(thetas):
+        write_res(tmp_path / "decoded" / f"d{k}.res", model, theta, f"d{k}", -80.0 - k)
+    write_landscape(ingest(LandscapeSpec(name="decoded", source=str(tmp_path / "decoded"), format="res"),
+                           progress=False), tmp_path / "land")
+    back = store.read_structures(tmp_path / "land" / "structures.h5")
+    manifest = store.read_manifest(tmp_path / "land" / "manifest.csv").set_index("id")
+    assert len(back) == len(thetas)
+    for k, theta in enumerate(thetas):
+        s = list(back.ids).index(f"d{k}")
+        built = model.atoms(theta)
+        part = back.atoms_of(s)
+        assert periodic_rmsd(built.cell[:], built.positions, built.numbers, back.cell[s], back.positions[part],
+                             back.numbers[part]) < 1e-4
+        assert manifest.energy[f"d{k}"] == pytest.approx(-80.0 - k)
+        assert manifest.spacegroup_number[f"d{k}"] == model.sg.number
 
 
 # ---------------------------------------------------------------- a small generated landscape
