@@ -2,6 +2,7 @@
 descriptor + DoF model, matching against a landscape, the search-efficiency count, and the
 stage on a small generated landscape."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from latentcsp.search.match import MatchTolerances, match_landscape
 from latentcsp.search.minima import Minima, discoveries, reaches
 from latentcsp.search.model import CrystalGenerator, GeneratorSettings
 from latentcsp.search.stage import SearchSettings, latent_width, rigid_molecule, run
-from latentcsp.search.summary import gather, markdown
+from latentcsp.search.summary import gather, markdown, pooled_curves
 from latentcsp.synth import CrystalModel, generate, read_xyz
 from latentcsp.synth.minimise import centroid_fingerprint, deduplicate, same_minima
 from latentcsp.synth.molecule import Molecule, principal_frame
@@ -226,6 +227,27 @@ def test_compare_sums_the_seeds_and_finds_the_global_minimum():
     assert summary["distinct_latent"] == 4 and summary["distinct_sobol"] == 4
     latent0 = curves[(curves.seed == 0) & (curves.method == "latent")]
     assert latent0.found.tolist() == [0, 1, 2] and latent0.minimisations.tolist() == [1, 2, 3]
+
+
+def test_pooled_curves_add_up_the_groups_and_keep_a_short_runs_last_count(tmp_path):
+    curves = {"P21_c": [(0, "sobol", [0, 1, 1, 2]), (0, "latent", [1, 1, 2])],  # latent ran 3 minimisations
+              "P-1": [(0, "sobol", [0, 0, 1, 1]), (0, "latent", [0, 1, 1, 3])],
+              "Cc": []}  # no efficiency test: left out
+    paths = []
+    for group, runs in curves.items():
+        (tmp_path / group).mkdir()
+        rows = [{"seed": seed, "method": method, "minimisations": k + 1, "found": f}
+                for seed, method, found in runs for k, f in enumerate(found)]
+        pd.DataFrame(rows, columns=["seed", "method", "minimisations", "found"]).to_csv(
+            tmp_path / group / "efficiency.csv", index=False)
+        (tmp_path / group / "search.json").write_text(json.dumps(
+            {"landscape": "anti-BDT", "group": group, "efficiency": "ok" if runs else "not run: no minima"}))
+        paths.append(tmp_path / group / "search.json")
+    pooled = pooled_curves(paths)
+    latent = pooled[pooled.method == "latent"]
+    assert latent.found.tolist() == [1, 2, 3, 5] and latent.minimisations.tolist() == [1, 2, 3, 4]
+    assert pooled[pooled.method == "sobol"].found.tolist() == [0, 1, 2, 3]
+    assert set(pooled.groups) == {2} and set(pooled.landscape) == {"anti-BDT"}
 
 
 # ---------------------------------------------------------------- molecules and canonical vectors

@@ -176,11 +176,16 @@ def cmd_search(args) -> None:
 
 
 def cmd_search_summary(args) -> None:
-    from .search.summary import gather, markdown
+    from .report.figures import save
+    from .search.figures import efficiency_figure
+    from .search.summary import gather, markdown, pooled_curves
     from .store import atomic_path, write_csv
 
     table = gather(args.inputs)
     write_csv(table, args.out / "summary.csv")
+    pooled = pooled_curves(args.inputs)
+    write_csv(pooled, args.out / "efficiency.csv")
+    save(efficiency_figure(pooled), args.out / "efficiency")
     with atomic_path(args.out / "summary.md") as tmp:
         Path(tmp).write_text(markdown(table))
     print(f"search summary: {len(table)} rows in {args.out}", file=sys.stderr)
@@ -314,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("search-summary", help="one table of every group's search.json (summary.csv, summary.md)")
+    p = sub.add_parser("search-summary", help="one table of every group's search.json (summary.csv, summary.md) and the "
+                       "search efficiency summed over each landscape's groups (efficiency.csv, efficiency.png)")
     p.add_argument("--inputs", required=True, nargs="*", type=Path, help="every search.json")
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_search_summary)

@@ -44,13 +44,16 @@ rule search:
 
 rule search_summary:
     input:
-        all_searches,
+        searches=all_searches,
+        curves=all_search_curves,
     output:
         table="results/search/summary.csv",
         markdown=report("results/search/summary.md", caption="../report/search.rst", category="Decoded crystals"),
+        pooled="results/search/efficiency.csv",
+        figure=report("results/search/efficiency.png", caption="../report/search.rst", category="Decoded crystals"),
     conda:
         "../../envs/latentcsp.yaml"
     log:
         "logs/search_summary.log",
     shell:
-        "latentcsp search-summary --inputs {input} --out results/search 2> {log}"
+        "latentcsp search-summary --inputs {input.searches} --out results/search 2> {log}"

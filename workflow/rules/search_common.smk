@@ -24,6 +24,11 @@ def all_searches(wildcards):
             for group in spacegroups_of(landscape)]
 
 
+def all_search_curves(wildcards):
+    """efficiency.csv beside every search.json (the summary adds them up per landscape)."""
+    return [str(Path(path).with_name("efficiency.csv")) for path in all_searches(wildcards)]
+
+
 def search_targets():
     return ["results/search/summary.md"] if search_landscapes() else []
 

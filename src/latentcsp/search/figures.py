@@ -42,3 +42,29 @@ def search_figure(landscape_energies, decoded_energies, curves: pd.DataFrame, ti
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def efficiency_figure(pooled: pd.DataFrame):
+    """One panel per landscape: new low-energy minima against minimisations spent, summed
+    over the landscape's space groups, continued Sobol and latent-guided search (mean over
+    seeds, thick; each seed, thin); ``pooled`` as :func:`.summary.pooled_curves` returns it."""
+    landscapes = list(dict.fromkeys(pooled.landscape)) or ["no search-efficiency test"]
+    fig, axes = plt.subplots(1, len(landscapes), figsize=(5 * len(landscapes), 4), squeeze=False)
+    for ax, landscape in zip(axes[0], landscapes):
+        mine = pooled[pooled.landscape == landscape]
+        for method, colour in (("sobol", "tab:blue"), ("latent", "tab:red")):
+            runs = mine[mine.method == method]
+            if not len(runs):
+                continue
+            for _, seed in runs.groupby("seed"):
+                ax.plot(seed.minimisations * seed.groups, seed.found, color=colour, alpha=0.3, lw=0.8)
+            mean = runs.groupby("minimisations").agg(found=("found", "mean"), groups=("groups", "first"))
+            label = "continued Sobol" if method == "sobol" else "latent-guided"
+            ax.plot(mean.index * mean.groups, mean.found, color=colour, lw=2.2, label=f"{label} (mean of seeds)")
+        if len(mine):
+            ax.legend(frameon=False)
+        ax.set_title(f"{landscape}: all space groups" if len(mine) else landscape, fontsize=10)
+        ax.set_xlabel("minimisations spent")
+        ax.set_ylabel("new low-energy minima found")
+    fig.tight_layout()
+    return fig

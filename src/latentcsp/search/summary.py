@@ -50,6 +50,33 @@ def _total(landscape: str, part: pd.DataFrame) -> dict:
             "validity_latent": float(part.validity_latent.mean()) if part.validity_latent.notna().any() else None}
 
 
+POOLED_COLUMNS = ["landscape", "seed", "method", "minimisations", "groups", "found"]
+
+
+def pooled_curves(paths) -> pd.DataFrame:
+    """The search-efficiency curves of a landscape's groups added up: new low-energy minima
+    found against minimisations spent per group (``POOLED_COLUMNS``; ``groups``: how many
+    groups ran the test, so ``minimisations * groups`` were spent in all). Read from the
+    efficiency.csv beside each search.json; a shorter run keeps its last count."""
+    parts = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        curves = pd.read_csv(Path(path).parent / "efficiency.csv")
+        if r.get("efficiency") == "ok" and len(curves):
+            parts.append(curves.assign(landscape=r["landscape"], group=r["group"]))
+    if not parts:
+        return pd.DataFrame(columns=POOLED_COLUMNS)
+    rows = []
+    for landscape, part in pd.concat(parts).groupby("landscape", sort=False):
+        steps = np.arange(1, int(part.minimisations.max()) + 1)
+        for (seed, method), runs in part.groupby(["seed", "method"]):
+            found = sum(run.set_index("minimisations").found.reindex(steps).ffill().fillna(0).to_numpy()
+                        for _, run in runs.groupby("group"))
+            rows.append(pd.DataFrame({"landscape": landscape, "seed": seed, "method": method, "minimisations": steps,
+                                      "groups": runs.group.nunique(), "found": found}))
+    return pd.concat(rows, ignore_index=True)[POOLED_COLUMNS]
+
+
 def markdown(table: pd.DataFrame) -> str:
     """The table as markdown: per group and per landscape total."""
     show = ["landscape", "group", "recovered", "latent_width", "validity", "relaxed_to_known", "new_minima",
