@@ -375,7 +375,6 @@ def test_stage_skips_a_group_without_enough_rigid_structures(landscape, tmp_path
     assert pd.read_csv(tmp_path / "out" / "decoded.csv").empty
 
 
-@pytest.mark.slow
 def test_stage_decodes_matches_and_compares(landscape, tmp_path):
     root, structures, manifest = landscape
     settings = SearchSettings.from_config({"width": 3, "n_samples": 6, "efficiency": {"seeds": 1, "n_trials": 16}})
