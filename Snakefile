@@ -22,6 +22,8 @@ include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/calibration.smk"
 include: "workflow/rules/latent.smk"
+include: "workflow/rules/search_common.smk"
+include: "workflow/rules/search.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -30,3 +32,4 @@ report: "workflow/report/workflow.rst"
 rule all:
     input:
         "results/summary/summary.md",
+        search_targets(),

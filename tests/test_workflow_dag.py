@@ -12,8 +12,9 @@ import subprocess
 from collections import Counter
 
 import pytest
-from workflow_runs import (CONFIG, SLUG, copy_workflow, edited_config, env, make_workflow, run, snakemake_cmd,
-                           write_structures)
+import pandas as pd
+from workflow_runs import (CONFIG, SLUG, copy_workflow, edited_config, env, make_workflow, run, set_config,
+                           snakemake_cmd, write_structures)
 
 TWO_LANDSCAPES = edited_config(**{
     "landscapes.n": {"source": "land2", "format": "extxyz"},
@@ -107,3 +108,29 @@ def test_lint_is_clean_on_the_embedded_default(tmp_path):
     lint = subprocess.run(snakemake_cmd("--lint"), cwd=root, env=env(), capture_output=True, text=True, timeout=300)
     text = lint.stdout + lint.stderr
     assert lint.returncode == 0 and "Congratulations" in text, text[-5000:]
+
+
+GENERATED = edited_config(**{
+    "synth": {"molecules": {"anti": "config/molecules/anti-BDT.xyz"}, "spacegroups": ["P21/c"], "n_trials": 4},
+    "landscapes.g": {"source": "results/synth/anti/minima", "format": "res", "synth": "anti"},
+    "landscapes.t": {"source": "results/synth/anti/trial", "format": "res", "synth": "anti"},
+})
+
+
+def test_search_stage_only_for_generated_minima_landscapes(tmp_path):
+    root = make_workflow(tmp_path / "wf", n_structures=8, config=GENERATED)
+    dry = run(root, "-n")
+    assert dry.jobs["search_summary"] == 1 and dry.jobs["synth"] == 1, dry.text[-3000:]
+    # the methanol landscape alone (no generator): no search stage at all
+    set_config(root, CONFIG)
+    assert "search_summary" not in run(root, "-n").jobs
+
+
+@pytest.mark.slow
+def test_search_jobs_per_space_group_of_the_generated_landscape(tmp_path):
+    root = make_workflow(tmp_path / "wf", n_structures=8, config=GENERATED)
+    run(root, "results/g/groups.csv", "results/t/groups.csv", "results/m/groups.csv")
+    dry = run(root, "-n", "results/search/summary.md")
+    searched = {out.split(",")[0] for out in dry.outputs("search")}
+    slugs = set(pd.read_csv(root / "results" / "g" / "groups.csv").group) - {"all"}
+    assert searched == {f"results/g/search/{s}/search.json" for s in slugs}, dry.text[-3000:]

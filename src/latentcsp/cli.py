@@ -157,6 +157,40 @@ def cmd_latent(args) -> None:
     print(f"latent {title}: {line}", file=sys.stderr)
 
 
+def cmd_search(args) -> None:
+    from .descriptors.stage import DescriptorSet
+    from .search.stage import SearchSettings, run
+
+    result = run(args.structures, args.manifest, args.descriptors, DescriptorSet(args.set_name, **args.set),
+                 args.group, args.outdir, SearchSettings.from_config(args.settings), landscape=args.landscape,
+                 molecule_xyz=args.molecule, dimensions_csv=args.dimensions, synth_seed=args.synth_seed)
+    if result["status"] != "ok":
+        line = f"skipped: {result['reason']}"
+    else:
+        line = (f"validity {result['validity']:.3f}, relaxed to known {result['relaxed_to_known']}, "
+                f"{result['new_minima']} new minima")
+        if "ratio" in result:
+            line += (f"; new low-energy minima latent {result['low_energy_minima_latent']} vs Sobol "
+                     f"{result['low_energy_minima_sobol']} for {result['budget']} minimisations")
+    print(f"search {args.landscape} {args.group}: {line} ({result['seconds']:.0f} s)", file=sys.stderr)
+
+
+def cmd_search_summary(args) -> None:
+    from .report.figures import save
+    from .search.figures import efficiency_figure
+    from .search.summary import gather, markdown, pooled_curves
+    from .store import atomic_path, write_csv
+
+    table = gather(args.inputs)
+    write_csv(table, args.out / "summary.csv")
+    pooled = pooled_curves(args.inputs)
+    write_csv(pooled, args.out / "efficiency.csv")
+    save(efficiency_figure(pooled), args.out / "efficiency")
+    with atomic_path(args.out / "summary.md") as tmp:
+        Path(tmp).write_text(markdown(table))
+    print(f"search summary: {len(table)} rows in {args.out}", file=sys.stderr)
+
+
 def _resolved_value(results: dict, suffix: str) -> str:
     """'7', or 'unresolved: <reason>'."""
     res = results.get(f"resolution{suffix}")
@@ -264,6 +298,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", type=_json, default={}, help="the latent config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_latent)
+
+    p = sub.add_parser("search", help="decoded crystals and the search-efficiency test of one space group",
+                       description="A generative model over the group's canonical DoF vectors, tied to its "
+                                   "descriptors; decoded samples are minimised, deduplicated and matched against "
+                                   "the landscape; with the generator's molecule, latent-guided against continued "
+                                   "Sobol search for the same number of minimisations.")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--manifest", required=True, type=Path, help="manifest.csv of the landscape")
+    p.add_argument("--descriptors", required=True, type=Path, help="the group's descriptor file")
+    p.add_argument("--set-name", required=True, help="descriptor set name")
+    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
+    p.add_argument("--landscape", default="", help="landscape name (ids and titles)")
+    p.add_argument("--molecule", type=Path, default=None,
+                   help="the generator's rigid molecule (XYZ); runs the search-efficiency test")
+    p.add_argument("--dimensions", type=Path, default=None, help="the calibration's dimensions.csv (latent width)")
+    p.add_argument("--synth-seed", type=int, default=0, help="the generator's Sobol seed (the first seed tested)")
+    p.add_argument("--settings", type=_json, default={}, help="the search config section, JSON")
+    p.add_argument("--outdir", required=True, type=Path)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("search-summary", help="one table of every group's search.json (summary.csv, summary.md) and the "
+                       "search efficiency summed over each landscape's groups (efficiency.csv, efficiency.png)")
+    p.add_argument("--inputs", required=True, nargs="*", type=Path, help="every search.json")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_search_summary)
 
     from .synth_cli import add_parsers
 
