@@ -140,7 +140,9 @@ def summarise(group: Group, refs: pd.DataFrame, estimators: list[str], ccfg: Cal
     """(dimensions.csv row, curve rows, held-out error rows) of one (window, group)."""
     row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
            "torsions": torsions, "trend": group.trend, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
-    cal = curves.Calibration(refs, estimators, ccfg.bandwidth, ccfg.coverage, ccfg.max_width)
+    dof = group.dof.get("total")
+    ceiling = np.inf if dof is None else float(dof) + torsions  # no landscape has more dimensions
+    cal = curves.Calibration(refs, estimators, ccfg.bandwidth, ccfg.coverage, ccfg.max_width, ceiling)
     for name in [curves.COMBINED, *estimators]:
         result = cal.calibrate(group.estimates, group.intervals, group.trend, name)
         prefix = "" if name == curves.COMBINED else f"{name}_"
