@@ -65,9 +65,25 @@ def test_bad_structures_are_quarantined_and_good_ones_kept(tmp_path):
 
 
 def test_landscape_with_no_survivors_says_why(tmp_path):
-    src = _landscape(tmp_path, [to_extxyz_frame(methanol_like(), "a", energy=None)])
-    with pytest.raises(LandscapeError, match="missing energy"):
+    overlap = methanol_like()
+    overlap.positions[1] = overlap.positions[0] + [0.2, 0.0, 0.0]
+    src = _landscape(tmp_path, [to_extxyz_frame(overlap, "a", energy=1.0)])
+    with pytest.raises(LandscapeError, match="overlapping atoms"):
         ingest(LandscapeSpec("m", src), progress=False)
+
+
+def test_landscape_without_energies_is_kept_whole(tmp_path):
+    frames = [to_extxyz_frame(methanol_like(sg, cell), f"s{k}", energy=None)
+              for k, (sg, cell) in enumerate([(14, (7.0, 6.5, 9.0, 90, 105, 90)), (14, (7.0, 6.5, 9.3, 90, 105, 90)),
+                                              (2, (7, 7.5, 9.0, 80, 95, 100))])]
+    result = ingest(LandscapeSpec("m", _landscape(tmp_path, frames)), progress=False)
+    assert len(result.crystals) == 3 and not result.quarantine
+    write_landscape(result, tmp_path / "out")
+    man = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert man.energy.isna().all() and man.rel_energy.isna().all() and list(man.id) == ["s0", "s1", "s2"]
+    groups = make_groups(man, [10, 20], "top10")
+    assert set(groups.window) == {"inf"}  # no energies: the whole landscape is the only window
+    assert groups.groupby("group").size().to_dict() == {"P21_c": 2, "P-1": 1, "all": 3}
 
 
 def test_side_table_energies_fill_and_override(tmp_path):
@@ -104,7 +120,8 @@ def test_cli_ingest_and_select(tmp_path):
     out = tmp_path / "res"
     main(["ingest", "--name", "m", "--spec", f'{{"source": "{src}"}}', "--outdir", str(out)])
     assert (out / "quarantine.csv").exists() and (out / "structures.h5").exists()
-    main(["select", "--manifest", str(out / "manifest.csv"), "--windows", "5", "10", "--out", str(out / "g.csv")])
+    main(["select", "--manifest", str(out / "manifest.csv"), "--windows", "5", "10", "--min-group-size", "2",
+          "--out", str(out / "g.csv")])
     groups = pd.read_csv(out / "g.csv", dtype={"window": str})
     assert set(groups.window) == {"5", "10", "inf"}  # s4 lies 12 kJ/mol up: the whole landscape is a window too
     assert len(groups[(groups.window == "10") & (groups.group == "all")]) == 4  # 0, 3, 6, 9 kJ/mol

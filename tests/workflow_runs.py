@@ -52,6 +52,7 @@ CONFIG = {
     },
     "analysis": {"estimators": ["TwoNN", "MLE"], "n_boot": 0, "min_size": 5, "thresholds": [0.8]},
     "latent": {"sets": []},
+    "calibration": {"patterns": 1, "schemes": ["full"]},
 }
 
 

@@ -94,6 +94,7 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
     crystals: list[Crystal] = []
     bad: list[Rejected] = []
     first_source: dict[str, str] = {}
+    lines: dict[str, int | None] = {}  # of the structures without an energy
     n_read, start = 0, time.perf_counter()
     for rec in read_source(spec.source, spec.format):
         if isinstance(rec, Rejected):
@@ -114,19 +115,20 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
             continue
         if rec.id in side:
             rec.energy = side[rec.id]
-        if rec.energy is None or not np.isfinite(rec.energy):
-            bad.append(Rejected(rec.source, rec.id, "missing energy", rec.line))
-            continue
         try:
             crystal = analyse(rec, opts)
         except BadStructure as exc:
             bad.append(Rejected(rec.source, rec.id, str(exc), rec.line))
             continue
         per = crystal.n_molecules if spec.energy_per == "cell" else 1
-        crystal.energy = rec.energy * ENERGY_UNITS[spec.energy_unit] / per
+        crystal.energy = _energy(rec.energy) * ENERGY_UNITS[spec.energy_unit] / per
+        if np.isnan(crystal.energy):
+            lines[crystal.id] = rec.line
         crystals.append(crystal)
     if progress:
         _progress(spec.name, n_read, start, final=True)
+    crystals, missing = _with_energies(crystals, lines)
+    bad += missing
     crystals, wrong = _one_molecule(crystals, opts)
     bad += wrong
     if not crystals:
@@ -134,6 +136,20 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
         raise LandscapeError(f"landscape {spec.name}: no structure survived ingest of {n_read} read "
                              f"from {spec.source}; most common reasons: {reasons}")
     return IngestResult(crystals, bad, n_read)
+
+
+def _energy(value) -> float:
+    """A structure's energy as a float, NaN when it has none."""
+    return float(value) if value is not None and np.isfinite(value) else float("nan")
+
+
+def _with_energies(crystals: list[Crystal], lines: dict) -> tuple[list[Crystal], list[Rejected]]:
+    """Energies are optional for a whole landscape, not for some of its structures: where any
+    structure has one, those without are quarantined ("missing energy"; ``lines``: id -> line)."""
+    if all(np.isnan(c.energy) for c in crystals):
+        return crystals, []
+    return ([c for c in crystals if not np.isnan(c.energy)],
+            [Rejected(c.source, c.id, "missing energy", lines.get(c.id)) for c in crystals if np.isnan(c.energy)])
 
 
 def _one_molecule(crystals: list[Crystal], opts: Options) -> tuple[list[Crystal], list[Rejected]]:
@@ -165,7 +181,7 @@ def manifest(crystals: list[Crystal]) -> pd.DataFrame:
         "id": [c.id for c in crystals],
         "source": [c.source for c in crystals],
         "energy": energy,
-        "rel_energy": energy - energy.min(),
+        "rel_energy": energy - (np.nanmin(energy) if np.isfinite(energy).any() else np.nan),
         "spacegroup_number": [c.spacegroup_number for c in crystals],
         "spacegroup": [c.spacegroup for c in crystals],
         "spacegroup_stated": [c.spacegroup_stated or "" for c in crystals],

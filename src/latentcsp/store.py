@@ -143,6 +143,35 @@ def read_structures(path: str | os.PathLike) -> StructureSet:
         )
 
 
+def write_json(obj: dict, path: str | os.PathLike) -> None:
+    """JSON, atomically (numpy scalars and arrays as plain numbers and lists)."""
+    import json
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1, default=_plain))
+
+
+def _plain(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """A JSON output of a stage."""
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+def read_groups(path: str | os.PathLike) -> pd.DataFrame:
+    """A landscape's ``groups.csv`` (window, group, spacegroup_number, id), names as strings."""
+    return pd.read_csv(path, dtype={"window": str, "group": str, "spacegroup_number": int, "id": str},
+                       keep_default_na=False)
+
+
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """A landscape's manifest, ids as strings."""
     return pd.read_csv(path, dtype={"id": str, "spacegroup_stated": str, "hash": str, "site_symmetry": str}, keep_default_na=False,

@@ -1,6 +1,5 @@
-# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv; groups per window.
-
-from latentcsp.store import STRUCTURES_LAYOUT
+# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv; then the groups of
+# every planned window x space group, with what becomes of each (selection.json).
 
 
 rule fetch_roy:
@@ -16,15 +15,15 @@ rule fetch_roy:
 
 rule ingest:
     input:
-        landscape_files,
+        PLAN.landscape_files,
     output:
         structures="results/{landscape}/structures.h5",
         manifest="results/{landscape}/manifest.csv",
         quarantine="results/{landscape}/quarantine.csv",
     params:
-        spec=landscape_spec,
-        options=as_json(config.get("ingest", {})),
-        layout=STRUCTURES_LAYOUT,  # a new layout of structures.h5 reruns the ingest
+        spec=PLAN.landscape_spec,
+        options=shell_json(config["ingest"]),
+        layout=PLAN.layouts["structures"],  # a new layout of structures.h5 reruns the ingest
     conda:
         "../../envs/latentcsp.yaml"
     log:
@@ -39,16 +38,17 @@ checkpoint select:
         "results/{landscape}/manifest.csv",
     output:
         groups="results/{landscape}/groups.csv",
+        selection="results/{landscape}/selection.json",
         stamps=directory("results/{landscape}/stamps"),
     params:
-        windows=landscape_windows,
-        spacegroups=shlex.quote(
-            config["spacegroups"] if isinstance(config["spacegroups"], str) else json.dumps(config["spacegroups"])
-        ),
+        windows=PLAN.windows_arg,
+        spacegroups=PLAN.spacegroups_arg(),
+        min_group_size=config["min_group_size"],
     conda:
         "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/select.log",
     shell:
-        "latentcsp select --manifest {input} --windows {params.windows} "
-        "--spacegroups {params.spacegroups} --out {output.groups} --stamps {output.stamps} 2> {log}"
+        "latentcsp select --name {wildcards.landscape} --manifest {input} --windows {params.windows} "
+        "--spacegroups {params.spacegroups} --min-group-size {params.min_group_size} --out {output.groups} "
+        "--selection {output.selection} --stamps {output.stamps} 2> {log}"

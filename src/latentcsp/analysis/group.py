@@ -14,7 +14,6 @@ Reads the group's descriptor rows, removes near-duplicates, and writes:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import symmetry
-from ..store import atomic_path, read_matrix, write_csv
+from ..store import read_matrix, write_csv, write_json
 from .dedup import dedup
 from .pca import fixed_size, spectrum
 
@@ -43,6 +42,7 @@ class AnalysisConfig:
     fixed_size: int | None = 30
     fixed_size_repeats: int = 20
     null_permutations: int = 20
+    subsample: int = 2000
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AnalysisConfig":
@@ -55,7 +55,8 @@ def load_rows(descriptor_files: list[str | Path], ids: list[str]) -> tuple[np.nd
     where: dict[str, np.ndarray] = {}
     record = {}
     for path in descriptor_files:
-        file_ids, X, record = read_matrix(path)
+        file_ids, X, rec = read_matrix(path)
+        record = rec if len(file_ids) else record  # a skipped space group's file has no rows
         wanted = set(ids)
         for k, i in enumerate(file_ids):
             if i in wanted:
@@ -126,33 +127,34 @@ def _known(rows: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(rows), dtype=bool)
 
 
-def write_json(obj: dict, path: str | Path) -> None:
-    """JSON, atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=1, default=_plain))
+SCORE_COLUMNS = ["id", "rel_energy", "density", "spacegroup", "PC1", "PC2", "local_id", "known"]
 
 
-def _plain(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON serialisable: {type(x)}")
+def write_skipped(outdir, key: dict, reason: str) -> None:
+    """The outputs of a group that is not analysed: pca.json and id.json with the status
+    "skipped" and the reason, and an empty scores.csv."""
+    outdir = Path(outdir)
+    for name in ("pca.json", "id.json"):
+        write_json({"key": key, "status": "skipped", "reason": reason}, outdir / name)
+    write_csv(pd.DataFrame(columns=SCORE_COLUMNS), outdir / "scores.csv")
 
 
-def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, outdir, cfg: AnalysisConfig) -> str:
-    """The analysis stage for one group; returns a one-line summary."""
-    from ..store import read_manifest
+def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, outdir, cfg: AnalysisConfig,
+        key: dict | None = None) -> str:
+    """The analysis stage for one group; returns a one-line summary.  ``key`` (landscape, set,
+    window, group) is written into pca.json and id.json."""
+    from ..store import read_groups, read_manifest
 
-    groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str})
+    groups = read_groups(groups_csv)
     ids = list(groups.id[(groups.window == window) & (groups.group == group)])
     manifest = read_manifest(manifest_csv).set_index("id", drop=False)
     rows = manifest.loc[ids].reset_index(drop=True)
     X, _ = load_rows(descriptor_files, ids)
     pca, ids_json, scores = analyse_group(X, rows, cfg)
+    key = key or {"window": window, "group": group}
     outdir = Path(outdir)
-    write_json(pca, outdir / "pca.json")
-    write_json(ids_json, outdir / "id.json")
+    write_json({"key": key, "status": "ok", **pca}, outdir / "pca.json")
+    write_json({"key": key, "status": "ok", **ids_json}, outdir / "id.json")
     write_csv(scores, outdir / "scores.csv")
     n80 = pca["n_components"].get("0.8")
     noise = (pca["noise_null"] or {}).get("n_components")

@@ -296,6 +296,20 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
     return StageReport(len(structures), n_computed, n_cached, time.perf_counter() - start)
 
 
+def write_skipped(out: str | Path, reason: str) -> None:
+    """The descriptor file of a space group without structures: no rows, the reason in its attributes."""
+    from ..store import atomic_path
+
+    with atomic_path(out, ".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5["ids"] = np.zeros(0, dtype=h5py.string_dtype())
+        h5["hash"] = np.zeros(0, dtype=h5py.string_dtype())
+        h5["X"] = np.zeros((0, 0), dtype=np.float32)
+        h5.attrs["record"] = json.dumps({})
+        h5.attrs["layout"] = DESCRIPTORS_LAYOUT
+        h5.attrs["status"] = "skipped"
+        h5.attrs["reason"] = reason
+
+
 def _progress(label: str, done: int, total: int, start: float) -> None:
     rate = done / max(time.perf_counter() - start, 1e-9)
     print(f"[{label}] {done}/{total} structures, {rate:.1f}/s", file=sys.stderr, flush=True)
