@@ -137,3 +137,42 @@ def test_roy_landscape(shared_data):
     assert len({c.spacegroup_number for c in result.crystals}) == 19
     agree = [c.spacegroup.replace("_", "") == c.spacegroup_stated.replace(" ", "") for c in result.crystals]
     assert np.mean(agree) > 0.95
+
+
+def test_ingest_to_writes_what_the_in_memory_ingest_writes(tmp_path, monkeypatch):
+    import latentcsp.ingest as ingest_module
+    from latentcsp.ingest import ingest_to
+
+    frames = _good_frames()[::-1]  # energies descending: the store reorders them
+    frames.insert(2, to_extxyz_frame(methanol_like(), "noenergy", energy=None))
+    frames.insert(0, to_extxyz_frame(co_crystal(), "co", energy=3.0))
+    overlap = methanol_like()
+    overlap.positions[1] = overlap.positions[0] + [0.2, 0.0, 0.0]
+    frames.append(to_extxyz_frame(overlap, "overlap", energy=1.0))
+    spec = LandscapeSpec("m", _landscape(tmp_path, frames))
+    write_landscape(ingest(spec, progress=False), tmp_path / "memory")
+    monkeypatch.setattr(ingest_module, "STAGING_CHUNK", 2)  # several staging chunks
+    result = ingest_to(spec, tmp_path / "streamed", progress=False)
+    assert result.n_kept == 5 and not result.crystals and len(result.quarantine) == 3
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == ["manifest.csv", "quarantine.csv",
+                                                                         "structures.h5"]
+    for name in ("manifest.csv", "quarantine.csv"):
+        assert (tmp_path / "memory" / name).read_text() == (tmp_path / "streamed" / name).read_text()
+    a, b = (read_structures(tmp_path / d / "structures.h5") for d in ("memory", "streamed"))
+    for field in ("ids", "hashes", "cell", "atom_offsets", "numbers", "positions", "mol_id", "canonical", "orbit"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert list(b.ids) == ["s0", "s1", "s2", "s3", "s4"]
+
+
+def test_copy_structures_reorders_in_chunks(tmp_path):
+    from latentcsp.store import copy_structures, write_structures
+
+    result = ingest(LandscapeSpec("m", _landscape(tmp_path, _good_frames())), progress=False)
+    write_structures(result.crystals, tmp_path / "a.h5")
+    copy_structures(tmp_path / "a.h5", tmp_path / "b.h5", [4, 0, 3, 1, 2], chunk=2)
+    a, b = read_structures(tmp_path / "a.h5"), read_structures(tmp_path / "b.h5")
+    assert list(b.ids) == [a.ids[k] for k in (4, 0, 3, 1, 2)]
+    for k, s in enumerate((4, 0, 3, 1, 2)):
+        assert np.array_equal(b.positions[b.atoms_of(k)], a.positions[a.atoms_of(s)])
+        assert np.array_equal(b.canonical[b.atoms_of(k)], a.canonical[a.atoms_of(s)])
+        assert np.array_equal(b.cell[k], a.cell[s])

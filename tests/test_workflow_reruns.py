@@ -2,7 +2,8 @@
 
 * new structures: only ingest, select, the descriptor groups that gained
   structures (computing just the new ones, the rest from the cache), the
-  analyses of the groups that changed and the summary rerun, and the result
+  analyses of the groups that changed, the calibration and the summary rerun
+  (a dry run after ``--until select`` lists exactly these), and the result
   equals a run from scratch on the enlarged landscape;
 * a descriptor parameter reruns descriptors and everything after them, not ingest;
 * an analysis/report setting reruns the analyses and the summary, not the descriptors.
@@ -32,11 +33,16 @@ def test_new_structures_rerun_only_the_groups_they_join(tmp_path):
 
     # two new P2_1/c structures, 6 kJ/mol above the minimum (inside the 20 kJ/mol window only)
     new = write_structures(root / "land", [100, 101], sg=14)
+    # which groups they join is known once they are read: the dry run shows ingest and select ...
+    assert run(root, "-n").jobs == Counter({"ingest": 1, "select": 1, "calibrate": 1, "summary": 1, "all": 1})
+    # ... and after `--until select` exactly the jobs that will rerun (README: "Inspecting a run before it runs"):
+    # the P2_1/c descriptors, and every analysis reading them: P2_1/c and `all`, in both windows (their file
+    # is new); the other space groups' descriptors and analyses do not
+    assert run(root, "--until", "select").jobs == Counter({"ingest": 1, "select": 1})
+    planned = run(root, "-n")
     again = run(root)
-    # the P2_1/c descriptors rerun, and every analysis reading them: P2_1/c and `all`, in both windows
-    # (their file is new); the other space groups' descriptors and analyses do not
-    assert again.jobs == Counter({"ingest": 1, "select": 1, "descriptors": 1, "analyse": 4, "calibrate": 1,
-                                  "summary": 1, "all": 1}), again.text[-4000:]
+    assert again.jobs == planned.jobs == Counter({"descriptors": 1, "analyse": 4, "calibrate": 1, "summary": 1,
+                                                  "all": 1}), again.text[-4000:]
     assert again.outputs("descriptors") == ["results/m/descriptors/a/P21_c.h5"]
     analysed = sorted(out.split(",")[0] for out in again.outputs("analyse"))
     assert analysed == [f"results/m/analysis/a/{w}/{g}/pca.json" for w in ("20", "5") for g in ("P21_c", "all")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 
@@ -31,29 +32,38 @@ def cmd_fetch_roy(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from .ingest import LandscapeError, LandscapeSpec, ingest, write_landscape
+    from collections import Counter
+
+    from .ingest import LandscapeError, LandscapeSpec, ingest_to
+    from .store import job_record, read_manifest, write_json
     from .structure import Options
 
+    start = time.perf_counter()
     spec = LandscapeSpec.from_config(args.name, args.spec)
     opts = Options(**args.options)
     try:
-        result = ingest(spec, opts)
+        result = ingest_to(spec, args.outdir, opts)
     except (LandscapeError, FileNotFoundError) as exc:
         sys.exit(f"latentcsp ingest: {exc}")
-    write_landscape(result, args.outdir)
+    energies = read_manifest(args.outdir / "manifest.csv").energy
+    reasons = Counter(q.reason.split(":")[0].split("(")[0].strip() for q in result.quarantine)
+    write_json({"landscape": args.name, "n_read": result.n_read, "n_kept": result.n_kept,
+                "n_quarantined": len(result.quarantine), "quarantined": dict(reasons.most_common()),
+                "has_energies": bool(energies.notna().any()), "job": job_record(start)}, args.outdir / "ingest.json")
     print(result.summary(args.name), file=sys.stderr)
 
 
 def cmd_select(args) -> None:
     from .select import make_groups, selection, write_stamps
-    from .store import read_manifest, write_csv, write_json
+    from .store import job_record, read_manifest, write_csv, write_json
 
+    start = time.perf_counter()
     manifest = read_manifest(args.manifest)
     groups = make_groups(manifest, args.windows, args.spacegroups)
     chosen = selection(args.name, manifest, groups, args.windows, args.spacegroups, args.min_group_size)
     write_csv(groups, args.out)
     if args.selection:
-        write_json(chosen, args.selection)
+        write_json({**chosen, "job": job_record(start)}, args.selection)
     if args.stamps:
         write_stamps(groups, manifest, chosen, args.stamps)
     ok = [f"{g['window']}/{g['group']}={g['n']}" for g in chosen["groups"] if g["status"] == "ok"]
@@ -218,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output .xyz.bz2 path")
     p.set_defaults(func=cmd_fetch_roy)
 
-    p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv")
+    p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv, ingest.json")
     p.add_argument("--name", required=True, help="landscape name")
     p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
     p.add_argument("--options", type=_json, default={}, help="structure check options, JSON")

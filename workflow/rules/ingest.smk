@@ -1,5 +1,6 @@
-# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv; then the groups of
-# every planned window x space group, with what becomes of each (selection.json).
+# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv (+ ingest.json: counts,
+# time, peak memory); then the groups of every planned window x space group, with what becomes
+# of each (selection.json).
 
 
 rule fetch_roy:
@@ -20,6 +21,7 @@ rule ingest:
         structures="results/{landscape}/structures.h5",
         manifest="results/{landscape}/manifest.csv",
         quarantine="results/{landscape}/quarantine.csv",
+        summary="results/{landscape}/ingest.json",
     params:
         spec=PLAN.landscape_spec,
         options=shell_json(config["ingest"]),

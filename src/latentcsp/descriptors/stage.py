@@ -36,7 +36,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..store import StructureSet
+from ..store import StructureSet, job_record
 from . import aev_arrays, get_params
 from .cache import DescriptorCache
 
@@ -287,7 +287,7 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
                 writer.write(lo, np.stack([vectors[int(s)] for s in idx]))
                 _progress(label, idx[-1] + 1, len(structures), start)
         if writer is not None:
-            writer.close()
+            writer.close(job_record(start))
     finally:
         if writer is not None:
             writer.abort()
@@ -335,7 +335,10 @@ class _Writer:
     def write(self, lo: int, block: np.ndarray) -> None:
         self.X[lo:lo + len(block)] = block.astype(np.float32)
 
-    def close(self) -> None:
+    def close(self, job: dict) -> None:
+        """Record the job's time and peak memory (attributes ``seconds``, ``peak_memory_mb``) and
+        rename the file into place."""
+        self.h5.attrs.update(job)
         self.h5.close()
         os.replace(self.tmp, self.out)
 

@@ -17,12 +17,13 @@ sits above this module).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from ..analysis.group import load_rows
-from ..store import read_json, read_structures, write_csv, write_json
+from ..store import job_record, read_json, read_structures, write_csv, write_json
 
 
 SWEEP_COLUMNS = ["width", "fold", "ae_mse", "pca_mse", "null_mse"]
@@ -43,8 +44,11 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
     """Latent analysis of one group; returns metrics.json's content."""
     from .group import run_group
 
+    start = time.perf_counter()
     outdir = Path(outdir)
     kept = pd.read_csv(scores_csv, dtype={"id": str})
+    if "estimated" in kept:  # a large group: the structures of the analysis's subsample
+        kept = kept[kept.estimated.astype(bool)].reset_index(drop=True)
     pca = read_json(pca_json)
     X, _ = load_rows(descriptor_files, list(kept.id))
     structures = read_structures(structures_h5).subset(list(kept.id)) if structures_h5 else None
@@ -54,7 +58,7 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
     props = {name: kept[column].to_numpy(float) for name, column in (("energy", "rel_energy"), ("density", "density"))
              if kept[column].notna().all()}  # a landscape without energies has none
     out = run_group(X, props, list(kept.id), config, structures=crystals)
-    results = {"key": pca.get("key"), **out["results"], "dof": pca["dof"].get("total")}
+    results = {"key": pca.get("key"), **out["results"], "dof": pca["dof"].get("total"), "job": job_record(start)}
     write_json(results, outdir / "metrics.json")
     if results.get("status") != "ok":
         write_csv(pd.DataFrame(columns=SWEEP_COLUMNS), outdir / "sweep.csv")
