@@ -53,10 +53,12 @@ SETS = {
 }
 
 
-def timed(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd``; wall seconds, CPU seconds (process tree) and peak RSS (MB) of its largest process."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               NUMBA_NUM_THREADS="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+def timed(cmd: list[str], log: Path, threads: int = 1) -> dict:
+    """Run ``cmd`` with ``threads`` BLAS/numba threads; wall seconds, CPU seconds (process tree) and
+    peak RSS (MB) of its largest process."""
+    t = str(threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t,
+               NUMBA_NUM_THREADS=t, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     t0 = time.perf_counter()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
@@ -109,7 +111,7 @@ def fetch_roy() -> Path:
     return ROY
 
 
-def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse")) -> list[dict]:
+def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse"), threads: int = 1) -> list[dict]:
     rows = []
     src = fetch_roy()
     for size in sizes:
@@ -145,13 +147,20 @@ def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "a
             r = timed([str(BIN / "latentcsp"), "analyse", "--descriptors", str(d / f"{name}.{ranks[0]}.h5"),
                        "--groups", str(d / "groups.csv"), "--manifest", str(d / "manifest.csv"),
                        "--window", "1000", "--group", "all", "--settings", json.dumps(analysis),
-                       "--outdir", str(d / f"analysis-{name}")], d / f"analyse.{name}.log")
-            rows.append({"stage": f"analyse {name}", "n": n, "ranks": 1,
+                       "--outdir", str(d / f"analysis-{name}")], d / f"analyse.{name}.log", threads)
+            rows.append({"stage": f"analyse {name}", "n": n, "ranks": 1, "threads": threads,
                          "input_mb": (d / f"{name}.{ranks[0]}.h5").stat().st_size / 1e6, **r,
-                         "phases": _phases(d / f"analyse.{name}.log")})
+                         "phases": _phases(d / f"analyse.{name}.log"),
+                         "result": _result(d / f"analysis-{name}" / "pca.json")})
             print(_row(rows[-1]), flush=True)
         shutil.rmtree(d)
     return rows
+
+
+def _result(pca_json: Path) -> dict:
+    """What the analysis found: its counts, elbow, rank and solver."""
+    pca = json.loads(pca_json.read_text())
+    return {k: pca.get(k) for k in ("n_samples", "solver", "rank", "n_components", "elbow", "truncated")}
 
 
 def _phases(log: Path) -> list[str]:
@@ -210,6 +219,7 @@ def main() -> None:
     ap.add_argument("--subsample", type=int, default=2000, help="analysis.subsample")
     ap.add_argument("--stages", nargs="+", default=["descriptors", "analyse"], choices=["descriptors", "analyse"],
                     help="stages after ingest (which always runs: it makes the landscape)")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads of the analysis (the others: 1)")
     ap.add_argument("--json", type=Path, help="write rows and model here")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
@@ -218,7 +228,7 @@ def main() -> None:
                 "subsample": args.subsample}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="latentcsp-scale-"))
     print(f"# {os.uname().machine}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; scratch {workdir}")
-    rows = bench(sizes, args.descriptor_sets, args.ranks, analysis, workdir, args.stages)
+    rows = bench(sizes, args.descriptor_sets, args.ranks, analysis, workdir, args.stages, args.threads)
     fitted = model(rows)
     print("\n# cost model: t = startup + slope * n (CPU seconds of the process tree), b = exponent of a power law")
     for key, m in fitted.items():

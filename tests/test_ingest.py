@@ -176,3 +176,13 @@ def test_copy_structures_reorders_in_chunks(tmp_path):
         assert np.array_equal(b.positions[b.atoms_of(k)], a.positions[a.atoms_of(s)])
         assert np.array_equal(b.canonical[b.atoms_of(k)], a.canonical[a.atoms_of(s)])
         assert np.array_equal(b.cell[k], a.cell[s])
+
+
+def test_cli_ingest_records_counts_reasons_energies_and_cost(tmp_path):
+    frames = _good_frames() + [to_extxyz_frame(methanol_like(), "noenergy", energy=None)]
+    out = tmp_path / "res"
+    main(["ingest", "--name", "m", "--spec", f'{{"source": "{_landscape(tmp_path, frames)}"}}', "--outdir", str(out)])
+    record = pd.read_json(out / "ingest.json", typ="series")
+    assert (record.n_read, record.n_kept, record.n_quarantined) == (6, 5, 1)
+    assert record.quarantined == {"missing energy": 1} and record.has_energies
+    assert record.job["peak_memory_mb"] > 0 and record.job["seconds"] > 0

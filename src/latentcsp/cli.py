@@ -32,10 +32,8 @@ def cmd_fetch_roy(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from collections import Counter
-
     from .ingest import LandscapeError, LandscapeSpec, ingest_to
-    from .store import job_record, read_manifest, write_json
+    from .store import job_record, write_json
     from .structure import Options
 
     start = time.perf_counter()
@@ -45,11 +43,7 @@ def cmd_ingest(args) -> None:
         result = ingest_to(spec, args.outdir, opts)
     except (LandscapeError, FileNotFoundError) as exc:
         sys.exit(f"latentcsp ingest: {exc}")
-    energies = read_manifest(args.outdir / "manifest.csv").energy
-    reasons = Counter(q.reason.split(":")[0].split("(")[0].strip() for q in result.quarantine)
-    write_json({"landscape": args.name, "n_read": result.n_read, "n_kept": result.n_kept,
-                "n_quarantined": len(result.quarantine), "quarantined": dict(reasons.most_common()),
-                "has_energies": bool(energies.notna().any()), "job": job_record(start)}, args.outdir / "ingest.json")
+    write_json({**result.record(args.name), "job": job_record(start)}, args.outdir / "ingest.json")
     print(result.summary(args.name), file=sys.stderr)
 
 

@@ -57,16 +57,26 @@ class IngestResult:
     quarantine: list[Rejected]
     n_read: int
     n_kept: int | None = None
+    has_energies: bool = True
 
     def __post_init__(self):
         if self.n_kept is None:
             self.n_kept = len(self.crystals)
 
+    def reasons(self) -> dict[str, int]:
+        """Quarantined structures per kind of reason, most common first."""
+        return dict(Counter(_reason_kind(q.reason) for q in self.quarantine).most_common())
+
     def summary(self, name: str) -> str:
-        reasons = Counter(_reason_kind(q.reason) for q in self.quarantine)
-        text = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
+        text = ", ".join(f"{n} {r}" for r, n in self.reasons().items())
         return (f"{name}: read {self.n_read}, kept {self.n_kept}, "
                 f"quarantined {len(self.quarantine)}" + (f" ({text})" if text else ""))
+
+    def record(self, name: str) -> dict:
+        """``ingest.json``: the counts, the reasons and whether the landscape has energies."""
+        return {"landscape": name, "n_read": self.n_read, "n_kept": self.n_kept,
+                "n_quarantined": len(self.quarantine), "quarantined": self.reasons(),
+                "has_energies": self.has_energies}
 
 
 def _reason_kind(reason: str) -> str:
@@ -155,7 +165,8 @@ def ingest(spec: LandscapeSpec, opts: Options | None = None, progress: bool = Tr
         molecules.add(crystal)
         crystals.append(crystal)
     kept, rejected = molecules.decide(tally.lines)
-    result = IngestResult([crystals[k] for k in kept], tally.bad + rejected, tally.n_read)
+    result = IngestResult([crystals[k] for k in kept], tally.bad + rejected, tally.n_read,
+                          has_energies=molecules.has_energies())
     _check_survivors(spec, result)
     return result
 
@@ -182,7 +193,8 @@ def ingest_to(spec: LandscapeSpec, outdir: str | Path, opts: Options | None = No
         writer.append(batch)
     try:
         kept, rejected = molecules.decide(tally.lines)
-        result = IngestResult([], tally.bad + rejected, tally.n_read, n_kept=len(kept))
+        result = IngestResult([], tally.bad + rejected, tally.n_read, n_kept=len(kept),
+                              has_energies=molecules.has_energies())
         _check_survivors(spec, result)
         order = [kept[k] for k in np.argsort([rows[k]["energy"] for k in kept], kind="stable")]
         store.copy_structures(staging, outdir / "structures.h5", [staged[k] for k in order])
@@ -236,6 +248,9 @@ class _Molecules:
             error = str(exc)
         self.seen.append((crystal.source, crystal.id, key, energy, error))
         return error is None
+
+    def has_energies(self) -> bool:
+        return any(not np.isnan(e) for _, _, _, e, _ in self.seen)
 
     def decide(self, lines: dict) -> tuple[list[int], list[Rejected]]:
         """(indices of the kept crystals in arrival order, the others' rejections); ``lines``: id ->
