@@ -8,7 +8,8 @@
 
 The landscape is the real ROY set (264 structures, 19 space groups; fetched
 as the pipeline does if resources/roy/ is empty) copied until it holds the
-asked number of structures; each copy after the first has its atoms moved by
+asked number of structures, one extended-XYZ file per copy (the extxyz
+reader holds a whole file in memory); each copy after the first has its atoms moved by
 0.005 Å (Gaussian) so that no two structures are identical (the descriptor
 cache and the near-duplicate filter would otherwise see copies).  Each stage
 runs as the pipeline runs it, one ``latentcsp <stage>`` process (the MPI runs
@@ -71,8 +72,8 @@ def timed(cmd: list[str], log: Path, threads: int = 1) -> dict:
 
 
 def replicate(src: Path, size: int, out: Path, seed: int = 0) -> int:
-    """Write ROY into one extxyz file, copied (and jittered) until it holds ``size`` structures;
-    returns the structure count."""
+    """Write ROY into the folder ``out``, one extxyz file per copy (jittered after the first), until
+    it holds ``size`` structures; returns the structure count."""
     from ase.io import read, write
 
     frames = read(src, index=":", format="extxyz")
@@ -82,18 +83,18 @@ def replicate(src: Path, size: int, out: Path, seed: int = 0) -> int:
             atoms.info["energy"] = atoms.get_potential_energy()
             atoms.calc = None
     written = 0
-    with open(out, "w") as fh:
-        for r in range(math.ceil(size / len(frames))):
-            copies = []
-            for atoms in frames[: size - written]:
-                a = atoms.copy()
-                a.info = dict(atoms.info)
-                if r:
-                    a.positions += rng.normal(0.0, 0.005, a.positions.shape)
-                    a.info["name"] = f"{atoms.info['name']}_r{r}"
-                copies.append(a)
-            write(fh, copies, format="extxyz")
-            written += len(copies)
+    out.mkdir(parents=True, exist_ok=True)
+    for r in range(math.ceil(size / len(frames))):
+        copies = []
+        for atoms in frames[: size - written]:
+            a = atoms.copy()
+            a.info = dict(atoms.info)
+            if r:
+                a.positions += rng.normal(0.0, 0.005, a.positions.shape)
+                a.info["name"] = f"{atoms.info['name']}_r{r}"
+            copies.append(a)
+        write(out / f"copy{r:04d}.extxyz", copies, format="extxyz")
+        written += len(copies)
     return written
 
 
@@ -117,12 +118,12 @@ def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "a
     for size in sizes:
         d = workdir / f"n{size}"
         d.mkdir(parents=True, exist_ok=True)
-        xyz = d / "roy.extxyz"
+        xyz = d / "roy"
         n = replicate(src, size, xyz)
         spec = json.dumps({"source": str(xyz), "format": "extxyz"})
         r = timed([str(BIN / "latentcsp"), "ingest", "--name", "roy", "--spec", spec, "--outdir", str(d)],
                   d / "ingest.log")
-        xyz.unlink()
+        shutil.rmtree(xyz)
         atoms = centre_atoms(d / "manifest.csv")
         rows.append({"stage": "ingest", "n": n, "ranks": 1, **r})
         print(_row(rows[-1]), flush=True)
