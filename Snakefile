@@ -31,6 +31,7 @@ include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/calibration.smk"
 include: "workflow/rules/latent.smk"
+include: "workflow/rules/report.smk"
 
 
 report: "workflow/report/workflow.rst"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 
 import numpy as np
+import pytest
 from ase.io import read as ase_read
 from ase.io import write as ase_write
 from ase.spacegroup import crystal
@@ -77,8 +78,47 @@ def test_truncated_and_garbled_files(tmp_path):
     assert [type(r).__name__ for r in recs] == ["RawStructure", "RawStructure", "Rejected"]
     assert recs[2].reason.startswith("truncated frame") and recs[2].line == 21
     path.write_text("\n".join(lines[:10] + ["eight"] + lines[11:]) + "\n")
+    recs = list(read_extxyz(str(path)))  # the frame after the broken one is kept
+    assert [(type(r).__name__, r.id, r.line) for r in recs] == [("RawStructure", "s0", 1), ("Rejected", "s1", 11),
+                                                                 ("RawStructure", "s2", 21)]
+    assert "reads 'eight', not an integer" in recs[1].reason
+
+
+@pytest.mark.parametrize("edit,reason", [
+    (lambda ls: ls[:10] + ["10"] + ls[11:], "announces 10 atoms but 8 atom lines follow before the next frame (line 21)"),
+    (lambda ls: ls[:10] + ["6"] + ls[11:], "announces 6 atoms but 8 atom lines follow"),
+    (lambda ls: ls[:14] + ls[15:], "announces 8 atoms but 7 atom lines follow"),
+    (lambda ls: ls[:14] + ["7"] + ls[15:], "announces 8 atoms but 2 atom lines follow before the next frame (line 15)"),
+    (lambda ls: ls[:14] + [""] + ls[14:], "blank or broken lines among the atom lines"),
+])
+def test_a_frame_with_a_wrong_atom_count_takes_no_good_frame_with_it(tmp_path, edit, reason):
+    path = tmp_path / "count.extxyz"
+    path.write_text("\n".join(edit(_lines(tmp_path))) + "\n")
     recs = list(read_extxyz(str(path)))
-    assert isinstance(recs[-1], Rejected) and "not an integer" in recs[-1].reason and recs[-1].line == 11
+    good = [r.id for r in recs if isinstance(r, RawStructure)]
+    assert good == ["s0", "s2"] and all(len(r.numbers) == 8 for r in recs if isinstance(r, RawStructure))
+    bad = [r for r in recs if isinstance(r, Rejected)]
+    assert bad[0].line == 11 and reason in bad[0].reason, bad
+    assert all(r.line < 21 for r in bad)
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("-70628,795559", "has a decimal comma (write '-70628.795559')"),
+    ('"-1,5"', "decimal comma"),
+    ("1_000", "non-numeric energy '1_000'"),
+    ("T", "non-numeric energy 'T'"),
+    ("nan", "missing energy 'nan'"),
+    ("1e999", "too large"),
+    ("-12kJ", "non-numeric energy '-12kJ'"),
+])
+def test_energies_are_parsed_strictly(tmp_path, text, reason):
+    lines = _lines(tmp_path)
+    lines[11] = lines[11].replace("energy=-9.0", f"energy={text}")
+    path = tmp_path / "e.extxyz"
+    path.write_text("\n".join(lines) + "\n")
+    recs = list(read_extxyz(str(path)))
+    assert [type(r).__name__ for r in recs] == ["RawStructure", "Rejected", "RawStructure"]
+    assert reason in recs[1].reason and recs[1].id == "s1", recs[1].reason
 
 
 def test_duplicate_ids_no_lattice_and_empty(tmp_path):

@@ -201,6 +201,12 @@ def test_empty_file(tmp_path):
     (dict(sfac="C Qq"), "unknown SFAC element 'Qq'", 6),
     (dict(latt="x"), "non-numeric LATT", 4),
     (dict(atoms=()), "no atoms", 1),
+    (dict(title="s -70628,795559 P21/c"), "energy '-70628,795559' has a decimal comma", 1),
+    (dict(extra=("FVAR 1.0 1e19",), atoms=("C1 1 21.0 0.23 0.31 11.0", "O1 2 0.27 0.25 0.33 11.0")),
+     "atom C1 lies 1e+19 cells from the origin", 8),
+    (dict(atoms=("C1 1 1e19 0.23 0.31 11.0", "O1 2 0.27 0.25 0.33 11.0")),
+     "coordinate of atom C1 is 1e+19: not a fractional value but a SHELX code", 7),
+    (dict(atoms=("C1 1 0.1_1 0.23 0.31 11.0", "O1 2 0.27 0.25 0.33 11.0")), "non-numeric coordinate of atom C1", 7),
 ])
 def test_bad_records_are_rejected_and_the_rest_read(tmp_path, kwargs, reason, line):
     text = record(title="good1 -1.0 P21/c") + record(**{"title": "bad -1.0 P21/c", **kwargs}) \

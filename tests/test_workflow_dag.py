@@ -49,7 +49,8 @@ def test_dry_run_on_a_fresh_directory_lists_every_job(tmp_path):
     spacegroups = ["P21_c", "P-1", "P212121", "Pbca", "Cc"]  # Cc is listed but absent: its jobs will skip
     groups, windows = spacegroups + ["all"], ["5", "20", "inf"]
     assert dry.jobs == Counter({"ingest": 2, "select": 2, "descriptors": 2 * 2 * 5, "analyse": 2 * 2 * 3 * 6,
-                                "latent": 2 * 3 * 6, "calibrate": 2 * 2, "summary": 1, "all": 1}), dry.text[-3000:]
+                                "latent": 2 * 3 * 6, "references": 2, "calibrate": 2 * 2, "summary": 1,
+                                "all": 1}), dry.text[-3000:]
     assert set(dry.outputs("descriptors")) == {f"results/{land}/descriptors/{s}/{sg}.h5" for land in "mn"
                                                for s in "ab" for sg in spacegroups}
     assert {out.split(",")[0] for out in dry.outputs("analyse")} == {
@@ -60,13 +61,15 @@ def test_dry_run_on_a_fresh_directory_lists_every_job(tmp_path):
     fed = Counter((nodes[a], nodes[b]) for a, b in edges)
     # each descriptor job feeds its group's and `all`'s analyses and latent analyses in every window
     assert fed["descriptors", "analyse"] == 20 * 2 * 3 and fed["descriptors", "latent"] == 10 * 2 * 3
-    assert fed["analyse", "latent"] == 36 and fed["select", "calibrate"] == 4
+    assert fed["analyse", "latent"] == 36 and fed["select", "calibrate"] == 4 and fed["references", "calibrate"] == 4
 
 
 def test_dry_run_with_spacegroups_all_shows_the_checkpoint(tmp_path):
     root = two_landscapes(tmp_path)
     dry = run(root, "-n")
-    assert dry.jobs == Counter({"ingest": 2, "select": 2, "calibrate": 4, "summary": 1, "all": 1}), dry.text[-3000:]
+    # one reference job per landscape and one calibration per landscape x set are known before select has run
+    assert dry.jobs == Counter({"ingest": 2, "select": 2, "references": 2, "calibrate": 4, "summary": 1, "all": 1}), \
+        dry.text[-3000:]
     assert "checkpoint" in dry.text  # the descriptor/analysis fan-out appears once select has run
 
 

@@ -41,13 +41,13 @@ def test_the_default_plan_lists_every_job_before_any_data():
     kinds = [t.split("/")[2] if t.count("/") > 2 else t for t in targets]
     assert kinds.count("descriptors") == 10 * 2
     assert kinds.count("analysis") == 3 * 11 * 2  # windows x (top10 + all) x sets
-    assert kinds.count("latent") == 3 * 11  # latent.sets: inter-atoms only
+    assert kinds.count("latent") == 3 * 11  # latent.sets: smooth only
     assert kinds.count("calibration") == 2 and targets[-1] == "results/summary/summary.md"
     assert len(set(targets)) == len(targets)
-    group = SimpleNamespace(landscape="roy", dset="all-atoms", window="20", group="all")
-    assert plan.group_descriptors(group) == [f"results/roy/descriptors/all-atoms/{sg}.h5" for sg in plan.spacegroups("roy")]
+    group = SimpleNamespace(landscape="roy", dset="smooth", window="20", group="all")
+    assert plan.group_descriptors(group) == [f"results/roy/descriptors/smooth/{sg}.h5" for sg in plan.spacegroups("roy")]
     with pytest.raises(Waiting):  # what is analysed, and each job's stamp, wait for the select checkpoint
-        plan.analyses("roy", "all-atoms")
+        plan.analyses("roy", "smooth")
     with pytest.raises(Waiting):
         plan.analysis_stamp(group)
 
@@ -68,13 +68,13 @@ def test_after_select_only_analysed_groups_reach_summary_and_calibration(tmp_pat
     plan = Plan(config, selection=lambda landscape: path)
     assert plan.spacegroups("roy") == ["P21_c", "Fd-3m"]  # `all`: the space groups the data has
     # the run asks for the calibrations and the summary; they ask for the analysed groups once select has run
-    assert plan.targets() == ["results/roy/calibration/all-atoms/dimensions.csv",
+    assert plan.targets() == ["results/roy/calibration/smooth/dimensions.csv",
                               "results/roy/calibration/inter-atoms/dimensions.csv", "results/summary/summary.md"]
     assert len(plan.groups("roy")) == 3 * 3
-    assert plan.analyses("roy", "all-atoms") == [f"results/roy/analysis/all-atoms/{w}/{g}/pca.json"
+    assert plan.analyses("roy", "smooth") == [f"results/roy/analysis/smooth/{w}/{g}/pca.json"
                                                  for w in ("10", "20", "inf") for g in ("P21_c", "all")]
     assert len(plan.all_latents()) == 6 and len(plan.all_analyses()) == 12
-    assert plan.folders(plan.analyses("roy", "all-atoms")[:1]) == "results/roy/analysis/all-atoms/10/P21_c"
+    assert plan.folders(plan.analyses("roy", "smooth")[:1]) == "results/roy/analysis/smooth/10/P21_c"
 
 
 def test_small_groups_are_plain_jobs_large_ones_mpi():
@@ -112,7 +112,7 @@ def test_launcher_follows_the_executor_and_the_allocation():
 
 
 def test_analysis_memory_is_flat_beyond_the_subsample():
-    row = 27216 * 4  # ROY, all-atoms pooling, float32 on disk
+    row = 27216 * 4  # ROY, ANI-2x (1008 features) x 27 atoms, float32 on disk
     small, at_m = analysis_job(264, row, 2000)["mem_mb"], analysis_job(2000, row, 2000)["mem_mb"]
     huge = analysis_job(100000, row, 2000)["mem_mb"]
     assert small < at_m < huge < 4096 and huge - at_m < 600  # 10^5 rows cost their scores and one block
@@ -125,12 +125,12 @@ def test_descriptor_job_sizes_come_from_the_selection(tmp_path):
     structures = tmp_path / "structures.h5"
     structures.write_bytes(b"0" * 10**6)
     plan = Plan(roy_config(), selection=lambda landscape: path)
-    wc = SimpleNamespace(landscape="roy", dset="all-atoms", spacegroup="P21_c")
+    wc = SimpleNamespace(landscape="roy", dset="smooth", spacegroup="P21_c")
     job = plan.descriptor_job(wc, SimpleNamespace(selection=str(path), structures=str(structures)))
     assert job.tasks == 3 and job.launch.startswith("mpiexec -n 3")
     before = plan.descriptor_job(wc, SimpleNamespace(selection=str(tmp_path / "none.json"), structures="none.h5"))
     assert before.tasks == 1  # select has not run: the smallest job (its real size is asked for when it runs)
-    other = plan.descriptor_job(SimpleNamespace(landscape="roy", dset="all-atoms", spacegroup="Cc"),
+    other = plan.descriptor_job(SimpleNamespace(landscape="roy", dset="smooth", spacegroup="Cc"),
                                 SimpleNamespace(selection=str(path), structures=str(structures)))
     assert other.tasks == 1  # a space group outside the selection has no structures
 

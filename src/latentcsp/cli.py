@@ -32,7 +32,7 @@ def cmd_fetch_roy(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from .ingest import LandscapeError, LandscapeSpec, ingest_to
+    from .ingest import LandscapeError, LandscapeSpec, ingest_to, write_quarantine
     from .store import job_record, write_json
     from .structure import Options
 
@@ -41,7 +41,10 @@ def cmd_ingest(args) -> None:
     opts = Options(**args.options)
     try:
         result = ingest_to(spec, args.outdir, opts)
-    except (LandscapeError, FileNotFoundError) as exc:
+    except LandscapeError as exc:
+        written = "" if exc.quarantine is None else f"\nreasons written to {write_quarantine(exc.quarantine, args.outdir)}"
+        sys.exit(f"latentcsp ingest: {exc}{written}")
+    except FileNotFoundError as exc:
         sys.exit(f"latentcsp ingest: {exc}")
     write_json({**result.record(args.name), "job": job_record(start)}, args.outdir / "ingest.json")
     print(result.summary(args.name), file=sys.stderr)
@@ -143,12 +146,19 @@ def _placeholder(stem: Path, title: str, reason: str) -> None:
         fig.savefig(stem.with_suffix(suffix), dpi=100)
 
 
+def cmd_references(args) -> None:
+    from .calibration.stage import CalibrationConfig, generate_references
+
+    print(generate_references(args.structures, args.groups, args.min_size,
+                              CalibrationConfig.from_config(args.calibration), args.out), file=sys.stderr)
+
+
 def cmd_calibrate(args) -> None:
     from .analysis.group import AnalysisConfig
     from .calibration.stage import CalibrationConfig, run
     from .descriptors.stage import DescriptorSet
 
-    line = run(args.structures, args.analyses, DescriptorSet(args.set_name, **args.set),
+    line = run(args.landscape, args.structures, args.references, args.analyses, DescriptorSet(args.set_name, **args.set),
                AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
     print(line, file=sys.stderr)
 
@@ -156,7 +166,7 @@ def cmd_calibrate(args) -> None:
 def cmd_summary(args) -> None:
     from .report.summary import build
 
-    written = build(args.results, args.pca, args.out, args.estimators)
+    written = build(args.results, args.pca, args.out, args.estimators, args.calibrations, args.sets)
     print(f"summary: {len(written)} files in {args.out}", file=sys.stderr)
 
 
@@ -275,12 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_analyse)
 
+    p = sub.add_parser("references", help="reference ensembles of known dimension for a landscape's space groups",
+                       description="The landscape's rigid molecule in each space group with a window of at least "
+                                   "--min-size structures: a base packing and the calibration ladder's DoF vectors "
+                                   "(references.h5), shared by every descriptor set's calibration.")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--groups", required=True, type=Path, help="groups.csv of the landscape")
+    p.add_argument("--min-size", type=int, default=20, help="smallest group the estimators run on")
+    p.add_argument("--calibration", type=_json, default={}, help="the calibration config section, JSON")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_references)
+
     p = sub.add_parser("calibrate", help="calibrated dimensions of a landscape's analysed groups (one descriptor set)",
                        description="References of known dimension made by the generator with the landscape's "
                                    "molecule, in each analysed space group, at each group's size, through the "
                                    "same descriptors and estimators; their curves turn raw estimates into "
                                    "calibrated dimensions (dimensions.csv).")
+    p.add_argument("--landscape", required=True, help="landscape name")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--references", required=True, type=Path, help="references.h5 of the landscape")
     p.add_argument("--analyses", required=True, nargs="+", type=Path,
                    help="the analysis folders of the groups (each with pca.json and id.json)")
     p.add_argument("--set-name", required=True, help="descriptor set name")
@@ -293,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the seed's tables and figures from every analysed group")
     p.add_argument("--results", required=True, type=Path, help="the results folder")
     p.add_argument("--pca", required=True, nargs="+", help="every pca.json to gather")
-    p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
+    p.add_argument("--estimators", nargs="*", default=["TwoNN", "MLE", "lPCA", "GRIDE"])
+    p.add_argument("--calibrations", nargs="*", default=[], help="every calibration dimensions.csv to gather")
+    p.add_argument("--sets", nargs="*", default=[], help="descriptor sets in config order; the first is the main one")
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_summary)
 
@@ -312,7 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: BLAS thread pools of one stage: one thread unless the caller set them. A stage is one
+#: Snakemake job on its own cores, and BLAS's default of one thread per core made two
+#: concurrent jobs on two cores spend most of their time waiting on each other.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> None:
+    import os
+
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     args = build_parser().parse_args(argv)
     args.func(args)
 

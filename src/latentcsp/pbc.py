@@ -26,6 +26,14 @@ Method (a cell list in fractional coordinates):
 
 Everything here is a pure function on arrays.  Shapes: ``cell`` (3, 3) with
 lattice vectors as rows (ASE convention), Å; ``positions`` (n, 3), Å.
+
+Inputs are validated before any cell list is built (:func:`check_geometry` in
+Python, with a message naming the problem; the same rule inside the compiled
+entry points, which raise ValueError): a finite cell with lattice vectors no
+longer than :data:`MAX_CELL_LENGTH` and lattice-plane spacings (cell widths)
+of at least :data:`MIN_PLANE_SPACING`; finite positions at most
+:data:`MAX_CELLS_AWAY` cells from the origin; a finite cutoff >= 0 that does
+not reach more than :data:`MAX_CANDIDATES` atom images from one centre.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "check_geometry",
+    "geometry_fault",
     "cell_and_inverse",
     "wrap_positions",
     "build_cell_list",
@@ -50,6 +60,26 @@ __all__ = [
 # the cutoff within rounding error, where the cutoff function is zero anyway.
 _PAD = 1e-9
 _U = np.uint64  # unsigned array indices: no negative-index wraparound code in the loops
+
+#: Longest lattice-vector component accepted, Å.
+MAX_CELL_LENGTH = 1.0e4
+#: Narrowest lattice-plane spacing (cell width) accepted, Å; zero for a flat cell.
+MIN_PLANE_SPACING = 0.1
+#: Largest |fractional coordinate| of a position: farther is an absurd value, not a crystal.
+MAX_CELLS_AWAY = 1.0e3
+#: Most atom images one centre may have to test (the search buffers hold this many rows of 64 bytes).
+MAX_CANDIDATES = 20_000_000
+
+#: What :func:`geometry_fault`'s codes mean.
+GEOMETRY_FAULTS = {
+    1: "the cell is not a 3 x 3 matrix of finite numbers",
+    2: f"a lattice vector is longer than {MAX_CELL_LENGTH:g} Å",
+    3: f"the cell is flat (singular): a lattice-plane spacing is below {MIN_PLANE_SPACING:g} Å",
+    4: "a coordinate is not a finite number (NaN or infinity)",
+    5: f"an atom lies more than {MAX_CELLS_AWAY:g} cells from the origin (an absurd coordinate)",
+    6: "the cutoff is not a finite number >= 0",
+    7: f"the cutoff reaches more than {MAX_CANDIDATES:g} atom images from one atom (cell too narrow for the cutoff)",
+}
 
 
 @njit(cache=True, error_model="numpy")  # a singular cell gives inf, checked by the caller
@@ -70,14 +100,92 @@ def _cell_inverse(cell):
 
 
 def cell_and_inverse(cell) -> tuple[np.ndarray, np.ndarray]:
-    """The cell as C-contiguous float64 and its inverse; ValueError if singular."""
+    """The cell as C-contiguous float64 and its inverse; ValueError if singular or outside the limits."""
+    return check_geometry(cell, np.zeros((0, 3)))[:2]
+
+
+@njit(cache=True)
+def geometry_fault(cell, inv_cell, positions, cutoff):
+    """0 when the kernels can take this geometry, else the code of the first problem (:data:`GEOMETRY_FAULTS`).
+
+    cell, inv_cell (3, 3); positions (n, 3) Å; cutoff Å (0 when no search follows).
+    """
+    for a in range(3):
+        for b in range(3):
+            if not (math.isfinite(cell[a, b]) and math.isfinite(inv_cell[a, b])):
+                return 1 if not math.isfinite(cell[a, b]) else 3
+            if abs(cell[a, b]) > MAX_CELL_LENGTH:
+                return 2
+    images = 1.0
+    for a in range(3):
+        hnorm = math.sqrt(inv_cell[0, a] ** 2 + inv_cell[1, a] ** 2 + inv_cell[2, a] ** 2)
+        if not hnorm * MIN_PLANE_SPACING <= 1.0:  # spacing 1 / hnorm
+            return 3
+        images *= np.floor(2.0 * cutoff * hnorm) + 3.0 if math.isfinite(cutoff) else 0.0
+    for i in range(positions.shape[0]):
+        for a in range(3):
+            if not math.isfinite(positions[i, a]):
+                return 4
+        for a in range(3):
+            f = positions[i, 0] * inv_cell[0, a] + positions[i, 1] * inv_cell[1, a] + positions[i, 2] * inv_cell[2, a]
+            if abs(f) > MAX_CELLS_AWAY:
+                return 5
+    if not (math.isfinite(cutoff) and cutoff >= 0.0):
+        return 6
+    if images * positions.shape[0] > MAX_CANDIDATES:
+        return 7
+    return 0
+
+
+_FAULT_TEXT = ("",) + tuple(GEOMETRY_FAULTS[k] for k in range(1, len(GEOMETRY_FAULTS) + 1))
+
+
+@njit(cache=True)
+def _refuse(code):
+    """Raise the ValueError of a :func:`geometry_fault` code inside compiled code."""
+    raise ValueError(_FAULT_TEXT[code])
+
+
+def check_geometry(cell, positions, cutoff: float = 0.0, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cell (3, 3), its inverse and the positions (n, 3), C-contiguous float64, once they pass the limits.
+
+    Raises ValueError naming the first problem (:data:`GEOMETRY_FAULTS`),
+    with the atom (``labels[i]`` if given, else its 1-based number) and the
+    value where one atom is at fault.  cutoff: the search radius that
+    follows, Å (0: none).
+    """
     cell = np.ascontiguousarray(cell, dtype=np.float64)
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
     if cell.shape != (3, 3):
-        raise ValueError(f"cell must be 3x3, got shape {cell.shape}")
-    inv, vol, biggest = _cell_inverse(cell)
-    if not np.isfinite(vol) or vol < 1e-6 * max(1.0, biggest) ** 3:
-        raise ValueError(f"cell is singular or degenerate (volume {vol:.3g} Å^3)")
-    return cell, inv
+        raise ValueError(f"{GEOMETRY_FAULTS[1]} (shape {cell.shape})")
+    if positions.ndim != 2 or positions.shape[1] != 3:
+        raise ValueError(f"positions must be (n, 3), got {positions.shape}")
+    with np.errstate(all="ignore"):
+        inv, vol, _ = _cell_inverse(cell)
+        code = geometry_fault(cell, inv, positions, float(cutoff))
+    if code == 0:
+        return cell, inv, positions
+    detail = ""
+    if code in (1, 2):
+        with np.errstate(all="ignore"):
+            lengths = np.linalg.norm(cell, axis=1)
+        detail = f" (lattice vector lengths {', '.join(f'{x:.4g}' for x in lengths)} Å)"
+    elif code == 3:
+        with np.errstate(all="ignore"):
+            spacing = 1.0 / np.linalg.norm(inv, axis=0) if np.isfinite(inv).all() else np.zeros(3)
+        detail = f" (volume {vol:.3g} Å^3, spacings {', '.join(f'{w:.3g}' for w in spacing)} Å)"
+    elif code in (4, 5):
+        with np.errstate(all="ignore"):
+            frac = positions @ inv
+        bad = ~np.isfinite(positions).all(axis=1) if code == 4 else (np.abs(frac) > MAX_CELLS_AWAY).any(axis=1)
+        i = int(np.flatnonzero(bad)[0])
+        name = f"atom {labels[i]}" if labels is not None else f"atom {i + 1}"
+        detail = f": {name} at {', '.join(f'{x:.4g}' for x in positions[i])} Å"
+        if code == 5:
+            detail += f", {np.abs(frac[i]).max():.3g} cells away"
+    elif code in (6, 7):
+        detail = f" (cutoff {cutoff:g} Å, {len(positions)} atoms)"
+    raise ValueError(GEOMETRY_FAULTS[code] + detail)
 
 
 @njit(cache=True)
@@ -91,7 +199,7 @@ def wrap_positions(cell, inv_cell, positions):
         for a in range(3):
             f = (positions[i, 0] * inv_cell[0, a] + positions[i, 1] * inv_cell[1, a]
                  + positions[i, 2] * inv_cell[2, a])
-            f -= math.floor(f)
+            f -= np.floor(f)  # a float: math.floor's int64 overflows on absurd values
             if f >= 1.0:  # -1e-20 - floor(-1e-20) rounds to 1.0
                 f -= 1.0
             frac[i, a] = f
@@ -110,6 +218,9 @@ def build_cell_list(frac, m):
     bins = np.empty(n, np.int64)
     counts = np.zeros(nb + 1, np.int64)
     for i in range(n):
+        for a in range(3):
+            if not 0.0 <= frac[i, a] < 1.0:
+                raise ValueError("build_cell_list: fractional coordinates must lie in [0, 1)")
         w0 = min(int(frac[i, 0] * m[0]), m[0] - 1)
         w1 = min(int(frac[i, 1] * m[1]), m[1] - 1)
         w2 = min(int(frac[i, 2] * m[2]), m[2] - 1)
@@ -129,7 +240,10 @@ def build_cell_list(frac, m):
 
 @njit(cache=True)
 def _grid_arrays(cell, inv_cell, positions, cutoff, bin_width, max_bins):
-    """Everything :class:`PeriodicGrid` holds, in one compiled call."""
+    """Everything :class:`PeriodicGrid` holds, in one compiled call (after :func:`geometry_fault`)."""
+    code = geometry_fault(cell, inv_cell, positions, cutoff)
+    if code:
+        _refuse(code)
     n = positions.shape[0]
     frac, cart = wrap_positions(cell, inv_cell, positions)
     wrap_shift = np.empty((n, 3), np.int64)
@@ -143,7 +257,7 @@ def _grid_arrays(cell, inv_cell, positions, cutoff, bin_width, max_bins):
         hnorm[a] = math.sqrt(inv_cell[0, a] ** 2 + inv_cell[1, a] ** 2 + inv_cell[2, a] ** 2)
     m = np.empty(3, np.int64)
     for a in range(3):
-        m[a] = max(1, int(math.floor(1.0 / hnorm[a] / bin_width)))
+        m[a] = max(1, int(min(np.floor(1.0 / hnorm[a] / max(bin_width, MIN_PLANE_SPACING)), max_bins)))
     while m[0] * m[1] * m[2] > max_bins and max(m[0], m[1], m[2]) > 1:
         k = int(np.argmax(m))
         m[k] = max(1, m[k] // 2)
@@ -366,12 +480,7 @@ class PeriodicGrid:
     """
 
     def __init__(self, cell, positions, cutoff: float, bin_width: float | None = None):
-        self.cell, self.inv_cell = cell_and_inverse(cell)
-        positions = np.ascontiguousarray(positions, dtype=np.float64)
-        if positions.ndim != 2 or positions.shape[1] != 3:
-            raise ValueError(f"positions must be (n, 3), got {positions.shape}")
-        if not np.isfinite(positions).all():
-            raise ValueError("positions contain NaN or inf")
+        self.cell, self.inv_cell, positions = check_geometry(cell, positions, cutoff)
         self.cutoff = float(cutoff)
         if bin_width is None:
             bin_width = 0.75 * self.cutoff  # fastest on organic crystals (fewer, fuller bins)
@@ -435,8 +544,7 @@ def molecule_shifts(cell, positions, mol_ids, max_bond: float = 2.2) -> np.ndarr
     Raises ValueError if some atom is farther than ``max_bond`` Å from the rest
     of its molecule (not a molecule, or wrong ids).  (n, 3) int64.
     """
-    cell, inv = cell_and_inverse(cell)
-    positions = np.asarray(positions, dtype=np.float64)
+    cell, inv, positions = check_geometry(cell, positions, max_bond)
     mol_ids = np.asarray(mol_ids)
     shifts = np.zeros((len(positions), 3), np.int64)
     # translations within reach of a bond, whatever the cell

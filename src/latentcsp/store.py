@@ -273,3 +273,44 @@ def read_matrix(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict]:
 
     with h5py.File(path, "r") as h5:
         return h5["ids"].asstr()[:], h5["X"][:], json.loads(h5.attrs["record"])
+
+
+REFERENCES_LAYOUT = "latentcsp.references/1"
+
+
+def write_references(path: str | os.PathLike, sets: list[dict]) -> None:
+    """Write generated reference ensembles (``references.h5``), one HDF5 group per space group.
+
+    Each item of ``sets``: ``spacegroup`` (number), ``names`` (DoF names), ``base`` (n_dof,),
+    ``ensembles`` (list of dicts with ``free``, ``scheme``, ``amplitude``, ``sequence``) and
+    ``thetas`` (one (n_k, n_dof) array of DoF vectors per ensemble).
+    """
+    import json
+
+    with atomic_path(path, ".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs["layout"] = REFERENCES_LAYOUT
+        for item in sets:
+            g = h5.create_group(f"sg{int(item['spacegroup'])}")
+            g.attrs["spacegroup"] = int(item["spacegroup"])
+            g.attrs["names"] = json.dumps(list(item["names"]))
+            g["base"] = np.asarray(item["base"], dtype=float)
+            for k, (ens, thetas) in enumerate(zip(item["ensembles"], item["thetas"])):
+                d = g.create_dataset(f"e{k:04d}", data=np.asarray(thetas, dtype=float).reshape(-1, len(item["names"])))
+                d.attrs["ensemble"] = json.dumps(ens)
+
+
+def read_references(path: str | os.PathLike) -> list[dict]:
+    """The reference ensembles written by :func:`write_references`, in the same form."""
+    import json
+
+    out = []
+    with h5py.File(path, "r") as h5:
+        if h5.attrs.get("layout") != REFERENCES_LAYOUT:
+            raise ValueError(f"{path}: layout {h5.attrs.get('layout')!r}, expected {REFERENCES_LAYOUT}")
+        for name in sorted(h5):
+            g = h5[name]
+            keys = sorted(k for k in g if k.startswith("e"))
+            out.append({"spacegroup": int(g.attrs["spacegroup"]), "names": json.loads(g.attrs["names"]),
+                        "base": g["base"][:], "ensembles": [json.loads(g[k].attrs["ensemble"]) for k in keys],
+                        "thetas": [g[k][:] for k in keys]})
+    return out

@@ -19,13 +19,15 @@ import spglib
 from ase.data import atomic_masses, chemical_symbols, covalent_radii
 
 from .io import RawStructure
-from .pbc import cell_and_inverse, close_pairs
+from .pbc import cell_and_inverse, check_geometry, close_pairs
 from .structure_kernels import (
     adjacency, contact_sums, covalent_bonds, find_isomorphisms, kabsch_rmsd_permuted, match_molecule,
     molecule_bonds, molecule_tree, smallest_table, wl_colours,
 )
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
+#: Densities below this (g/cm^3) are no crystal's (solid hydrogen has 0.086): cell lengths in the wrong unit.
+MIN_DENSITY = 0.01
 spglib.error.OLD_ERROR_HANDLING = False  # spglib raises SpglibError instead of returning None
 
 
@@ -130,41 +132,54 @@ def periodic_pairs(cell, positions, cutoff: float):
     over the periodic images (:func:`latentcsp.pbc.close_pairs`),
     so any cell shape works and positions need not lie in the cell.
     """
-    cell = np.ascontiguousarray(cell, dtype=float)
-    positions = np.ascontiguousarray(positions, dtype=float)
-    return close_pairs(cell, _inverse(cell), positions, float(cutoff), np.arange(len(positions)))
+    cell, inv, positions = check_geometry(cell, positions, cutoff)
+    return close_pairs(cell, inv, positions, float(cutoff), np.arange(len(positions)))
 
 
-def _bonds(cell, positions, numbers, opts: Options):
+def atom_names(numbers, labels=None) -> list[str]:
+    """The file's own name of each atom: its site label, else element and 1-based number in file order ('C12')."""
+    if labels is not None and len(labels) == len(numbers):
+        return [str(x) for x in labels]
+    return [f"{chemical_symbols[z]}{k + 1}" for k, z in enumerate(np.asarray(numbers).tolist())]
+
+
+def _bonds(cell, positions, numbers, opts: Options, names: list[str]):
     """Covalent contacts under PBC: i, j, integer image shift S (see covalent_bonds)."""
     radii = covalent_radii[numbers]
     i, j, S, clash, a, b, d = covalent_bonds(cell, _inverse(cell), positions, radii, float(opts.bond_tolerance),
                                              float(opts.overlap_fraction))
     if clash >= 0:
-        raise BadStructure(
-            f"overlapping atoms {chemical_symbols[numbers[a]]}{a} and {chemical_symbols[numbers[b]]}{b} "
-            f"at {d:.3f} Å (< {opts.overlap_fraction} x covalent radii sum {radii[a] + radii[b]:.2f} Å)"
-        )
+        limit = f"(< {opts.overlap_fraction} x covalent radii sum {radii[a] + radii[b]:.2f} Å)"
+        if names[a] == names[b]:
+            raise BadStructure(f"atom {names[a]} overlaps a copy of itself (by symmetry or lattice translation) "
+                               f"at {d:.3f} Å {limit}: a wrong symmetry operator, cell or special position?")
+        raise BadStructure(f"overlapping atoms {names[a]} and {names[b]} at {d:.3f} Å {limit}")
     return i, j, S
 
 
-def find_molecules(cell, positions, numbers, opts: Options | None = None):
+def find_molecules(cell, positions, numbers, opts: Options | None = None, labels=None):
     """Covalent molecules under PBC, each made whole.
 
     Returns (mol_ids (n,), unwrapped positions (n, 3) Å, bond list (m, 2)).
     Molecules are numbered by their lowest atom index, which keeps its
-    position.  Raises BadStructure for overlapping atoms or an infinite
-    covalent network (a bond whose image shift disagrees with the search tree's).
+    position.  Raises BadStructure for a geometry outside the kernels' limits
+    (:func:`latentcsp.pbc.check_geometry`), overlapping atoms or an infinite
+    covalent network (a bond whose image shift disagrees with the search
+    tree's); ``labels`` (n,) names the atoms in those messages (see :func:`atom_names`).
     """
     opts = opts or Options()
-    cell = np.ascontiguousarray(cell, dtype=float)
-    positions = np.ascontiguousarray(positions, dtype=float)
-    i, j, S = _bonds(cell, positions, np.asarray(numbers), opts)
+    numbers = np.asarray(numbers)
+    names = atom_names(numbers, labels)
+    try:
+        cell, _, positions = check_geometry(cell, positions, labels=names)
+    except ValueError as exc:
+        raise BadStructure(str(exc)) from None
+    i, j, S = _bonds(cell, positions, numbers, opts, names)
     n = len(numbers)
     mol_ids, image, bad = molecule_tree(n, i, j, S)
     if bad >= 0:
         raise BadStructure(
-            f"atom {j[bad]} bonds to its own periodic image: an infinite covalent "
+            f"atom {names[j[bad]]} bonds to its own periodic image: an infinite covalent "
             "network, not a molecular crystal (or bond tolerance too large)"
         )
     unwrapped = positions + image @ cell
@@ -174,8 +189,12 @@ def find_molecules(cell, positions, numbers, opts: Options | None = None):
     return mol_ids, unwrapped, bonds
 
 
-def _as_bonds(bonds) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(bonds, np.int64).reshape(-1, 2))
+def _as_bonds(bonds, n: int) -> np.ndarray:
+    """(m, 2) int64 bond list of a graph of ``n`` atoms; ValueError for an index outside 0..n-1."""
+    bonds = np.ascontiguousarray(np.asarray(bonds, np.int64).reshape(-1, 2))
+    if len(bonds) and (bonds.min() < 0 or bonds.max() >= n):
+        raise ValueError(f"bond atom index outside 0..{n - 1}")
+    return bonds
 
 
 def molecule_key(numbers: np.ndarray, bonds: np.ndarray) -> str:
@@ -187,7 +206,7 @@ def molecule_key(numbers: np.ndarray, bonds: np.ndarray) -> str:
     histograms).
     """
     numbers = np.asarray(numbers, np.int64)
-    bonds = np.sort(_as_bonds(bonds), axis=1)
+    bonds = np.sort(_as_bonds(bonds, len(numbers)), axis=1)
     codes = np.sort(bonds[:, 0] * len(numbers) + bonds[:, 1])
     return _molecule_key(numbers.tobytes(), codes.tobytes())
 
@@ -322,19 +341,46 @@ def site_symmetry(cell, positions, atoms: np.ndarray, rotations, translations, t
     return _pointgroup(np.ascontiguousarray(rotations[keep], dtype=np.int32).tobytes())
 
 
+def checked_arrays(raw: RawStructure) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """cell (3, 3), positions (n, 3), numbers (n,) and volume (Å^3) of a raw structure, once they make sense.
+
+    Raises BadStructure, naming the atom where one is at fault, for: no
+    atoms, arrays of the wrong shape, atomic numbers outside 1-118, a
+    geometry outside the kernels' limits (:func:`latentcsp.pbc.check_geometry`:
+    non-finite or absurd coordinates or cell, a flat cell) and a density
+    below :data:`MIN_DENSITY`.  Nothing reaches compiled code before this.
+    """
+    try:
+        numbers = np.asarray(raw.numbers, dtype=float)
+        positions = np.asarray(raw.positions, dtype=float)
+        cell = np.asarray(raw.cell, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise BadStructure(f"unreadable arrays: {exc}") from None
+    if numbers.ndim != 1 or len(numbers) == 0:
+        raise BadStructure("no atoms")
+    if positions.shape != (len(numbers), 3):
+        raise BadStructure(f"{len(numbers)} atoms but positions of shape {positions.shape}")
+    bad = np.flatnonzero((numbers != np.round(numbers)) | (numbers < 1) | (numbers >= len(chemical_symbols)))
+    if len(bad):
+        raise BadStructure(f"atom {int(bad[0]) + 1} has no element (atomic number {numbers[bad[0]]:g})")
+    numbers = numbers.astype(int)
+    try:
+        cell, inv, positions = check_geometry(cell, positions, labels=atom_names(numbers, raw.labels))
+    except ValueError as exc:
+        raise BadStructure(str(exc)) from None
+    volume = float(abs(np.linalg.det(cell)))
+    density = atomic_masses[numbers].sum() / volume * AMU_PER_A3_TO_G_PER_CM3
+    if density < MIN_DENSITY:
+        raise BadStructure(f"density {density:.3g} g/cm^3 (cell volume {volume:.4g} Å^3 for {len(numbers)} atoms) "
+                           f"is below any crystal's ({MIN_DENSITY} g/cm^3): cell lengths in the wrong unit?")
+    return cell, positions, numbers, volume
+
+
 def analyse(raw: RawStructure, opts: Options | None = None) -> Crystal:
     """Validate one raw structure and derive molecules, symmetry, Z, Z', density, hash."""
     opts = opts or Options()
-    cell = np.asarray(raw.cell, float)
-    numbers = np.asarray(raw.numbers, int)
-    if len(numbers) == 0:
-        raise BadStructure("no atoms")
-    volume = abs(np.linalg.det(cell))
-    if not np.isfinite(volume) or volume < 1.0:
-        raise BadStructure(f"degenerate cell (volume {volume:.3g} Å^3)")
-    if not np.all(np.isfinite(raw.positions)):
-        raise BadStructure("non-finite atomic coordinates")
-    mol_ids, unwrapped, bonds = find_molecules(cell, np.asarray(raw.positions, float), numbers, opts)
+    cell, positions, numbers, volume = checked_arrays(raw)
+    mol_ids, unwrapped, bonds = find_molecules(cell, positions, numbers, opts, raw.labels)
     data = _symmetry(cell, unwrapped, numbers, opts)
     rotations, translations = np.asarray(data.rotations), np.asarray(data.translations)
     centroids = _centroids(cell, unwrapped, mol_ids)
@@ -389,7 +435,7 @@ class Matcher:
 
     def __init__(self, numbers: np.ndarray, bonds: np.ndarray):
         self.numbers = np.asarray(numbers, np.int64)
-        self.bonds = _as_bonds(bonds)
+        self.bonds = _as_bonds(bonds, len(self.numbers))
         n = len(self.numbers)
         start, nbr = adjacency(n, self.bonds)
         colours = wl_colours(self.numbers, start, nbr, n)
@@ -439,7 +485,7 @@ class Matcher:
     def isomorphisms(self, numbers: np.ndarray, bonds: np.ndarray, limit: int = 1) -> np.ndarray:
         """Up to ``limit`` mappings (k, n): pattern atom p -> atom row[p] of the graph (numbers, bonds)."""
         numbers = np.asarray(numbers, np.int64)
-        bonds = _as_bonds(bonds)
+        bonds = _as_bonds(bonds, len(numbers))
         n = len(numbers)
         if n != len(self.numbers) or len(bonds) != len(self.bonds) or n == 0:
             return np.zeros((0, n), np.int64)
@@ -553,7 +599,12 @@ def kabsch_rmsd_batch(a: np.ndarray, b: np.ndarray, perms: np.ndarray) -> np.nda
     """
     a = np.ascontiguousarray(a - a.mean(0), dtype=float)
     b = np.ascontiguousarray(b - b.mean(0), dtype=float)
-    return kabsch_rmsd_permuted(a, b, np.ascontiguousarray(perms, dtype=np.int64))
+    perms = np.ascontiguousarray(perms, dtype=np.int64)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3 or perms.ndim != 2 or perms.shape[1] != len(a) \
+            or (perms.size and (perms.min() < 0 or perms.max() >= len(b))):
+        raise ValueError(f"kabsch_rmsd_batch needs two (n, 3) sets and (k, n) permutations of 0..n-1; "
+                         f"got {a.shape}, {b.shape}, {perms.shape}")
+    return kabsch_rmsd_permuted(a, b, perms)
 
 
 def _labellings(reference: Reference, crystal: Crystal, atoms: np.ndarray, opts: Options, vf2: bool = False):
@@ -683,7 +734,7 @@ def rotatable_bonds(numbers: np.ndarray, positions: np.ndarray, bonds: np.ndarra
     """
     g = nx.Graph()
     g.add_nodes_from(range(len(numbers)))
-    g.add_edges_from(map(tuple, _as_bonds(bonds)))
+    g.add_edges_from(map(tuple, _as_bonds(bonds, len(numbers))))
     heavy = np.asarray(numbers) > 1
     positions = np.asarray(positions, dtype=float)
 

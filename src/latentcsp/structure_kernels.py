@@ -2,7 +2,9 @@
 
 Shapes and units: ``cell`` (3, 3) Å, lattice vectors as rows; ``positions``
 (n, 3) Å, Cartesian; integer arrays are int64.  Slow reference
-implementations live in tests/test_structure_kernels.py.
+implementations live in tests/test_structure_kernels.py.  The kernels that
+take a cell search through :func:`latentcsp.pbc.close_pairs`, which refuses
+absurd geometry (ValueError) before building its cell list.
 """
 
 from __future__ import annotations
@@ -346,7 +348,8 @@ def covalent_bonds(cell, inv_cell, positions, radii, tolerance, overlap_fraction
     with that pair's i, j and d.
     """
     n = positions.shape[0]
-    i, j, S, d = close_pairs(cell, inv_cell, positions, 2.0 * radii.max() + tolerance, np.arange(n))
+    reach = 2.0 * radii.max() + tolerance if n else 0.0  # close_pairs refuses absurd geometry first
+    i, j, S, d = close_pairs(cell, inv_cell, positions, reach, np.arange(n))
     keep = np.empty(len(i), np.bool_)
     clash = -1
     for k in range(len(i)):

@@ -239,6 +239,10 @@ class Plan:
         """pca.json of every analysed group of every landscape and set."""
         return [p for land in self.landscapes for dset in self.sets for p in self.analyses(land, dset)]
 
+    def all_calibrations(self, wildcards=None) -> list[str]:
+        """dimensions.csv of every landscape and set."""
+        return [self.calibration(land, dset) for land in self.landscapes for dset in self.sets]
+
     def all_latents(self, wildcards=None) -> list[str]:
         """metrics.json of every analysed group of the sets named in ``latent.sets``."""
         return [self.latent(land, dset, w, g) for land in self.landscapes for dset in self.latent_sets

@@ -4,7 +4,7 @@
 
 Keeps the landscape, ingest options and analysis settings of the default, and
 restricts it to one energy window, three space groups, one descriptor set,
-quick estimators and a small latent sweep.  cluster.mpi_min_structures is
+quick estimators, a short calibration ladder and a small latent sweep.  cluster.mpi_min_structures is
 lowered so that the P2_1/c group (79 structures below 10 kJ/mol) runs as an
 MPI job on 2 ranks, the others as plain jobs.
 """
@@ -23,7 +23,8 @@ dset = "inter-atoms" if "inter-atoms" in cfg["descriptors"]["sets"] else next(it
 cfg["descriptors"]["sets"] = {dset: cfg["descriptors"]["sets"][dset]}
 cfg["descriptors"]["chunk"] = 32          # several chunks per group: the MPI path gathers more than once
 cfg["descriptors"]["threads"] = 1
-cfg.setdefault("analysis", {}).update({"estimators": ["TwoNN", "MLE", "lPCA"], "n_boot": 5})
+cfg.setdefault("analysis", {}).update({"estimators": ["TwoNN", "MLE", "lPCA", "GRIDE"], "n_boot": 5})
+cfg.setdefault("calibration", {}).update({"patterns": 1, "schemes": ["full", "local"]})
 if "latent" in cfg:
     cfg["latent"]["sets"] = [dset]
     cfg["latent"].setdefault("settings", {}).update({"max_width": 3, "n_folds": 2})

@@ -1,4 +1,4 @@
-# Stage 3: one job per landscape x descriptor set x planned window x group; then the summary tables.
+# Stage 3: one job per landscape x descriptor set x planned window x group.
 
 
 rule analyse:
@@ -32,30 +32,3 @@ rule analyse:
         "--selection {input.selection} --landscape {wildcards.landscape} --set-name {wildcards.dset} "
         "--window {wildcards.window} --group {wildcards.group} --settings {params.settings} "
         "--outdir results/{wildcards.landscape}/analysis/{wildcards.dset}/{wildcards.window}/{wildcards.group} 2> {log}"
-
-
-rule summary:
-    input:
-        groups=expand("results/{landscape}/groups.csv", landscape=PLAN.landscapes),
-        pca=all_analyses,
-        latent=all_latents,
-    output:
-        table1="results/summary/table1_counts.csv",
-        table2="results/summary/table2_dof.csv",
-        table3="results/summary/table3_dimensions.csv",
-        markdown=report("results/summary/summary.md", caption="../report/summary.rst", category="Tables"),
-        figures=report(
-            directory("results/summary/figures"),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Spectra and dimensions",
-        ),
-    params:
-        estimators=" ".join(config["analysis"]["estimators"]),
-    conda:
-        "../../envs/latentcsp.yaml"
-    log:
-        "logs/summary.log",
-    shell:
-        "latentcsp summary --results results --pca {input.pca} --estimators {params.estimators} "
-        "--out results/summary 2> {log}"

@@ -1,9 +1,30 @@
-# Stage 3b: calibrated dimensions, one job per landscape x descriptor set.
+# Stage 3b: calibrated dimensions. The reference ensembles of known dimension are made once
+# per landscape (while the descriptors and analyses run), then calibrate each descriptor set.
+
+
+rule references:
+    input:
+        structures=ancient("results/{landscape}/structures.h5"),
+        groups="results/{landscape}/groups.csv",
+    output:
+        "results/{landscape}/calibration/references.h5",
+    params:
+        min_size=config["analysis"]["min_size"],
+        calibration=shell_json(config["calibration"]),
+    threads: 1
+    conda:
+        "../../envs/latentcsp.yaml"
+    log:
+        "logs/{landscape}/calibration/references.log",
+    shell:
+        "latentcsp references --structures {input.structures} --groups {input.groups} --min-size {params.min_size} "
+        "--calibration {params.calibration} --out {output} 2> {log}"
 
 
 rule calibrate:
     input:
         structures=ancient("results/{landscape}/structures.h5"),
+        references="results/{landscape}/calibration/references.h5",
         pca=lambda wc: PLAN.analyses(wc.landscape, wc.dset),
     output:
         dimensions="results/{landscape}/calibration/{dset}/dimensions.csv",
@@ -21,7 +42,7 @@ rule calibrate:
     log:
         "logs/{landscape}/calibration/{dset}.log",
     shell:
-        "latentcsp calibrate --structures {input.structures} --analyses {params.analyses} "
-        "--set-name {wildcards.dset} --set {params.dset} --analysis {params.analysis} "
-        "--calibration {params.calibration} --outdir results/{wildcards.landscape}/calibration/{wildcards.dset} "
-        "2> {log}"
+        "latentcsp calibrate --landscape {wildcards.landscape} --structures {input.structures} "
+        "--references {input.references} --analyses {params.analyses} --set-name {wildcards.dset} "
+        "--set {params.dset} --analysis {params.analysis} --calibration {params.calibration} "
+        "--outdir results/{wildcards.landscape}/calibration/{wildcards.dset} 2> {log}"

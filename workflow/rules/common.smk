@@ -1,5 +1,5 @@
-# What every rule shares: wildcard patterns, the rules that run on the submit host, and the two
-# input lists of the summary rule (latentcsp.workflow.Plan decides all of them).
+# What every rule shares: wildcard patterns and the rules that run on the submit host
+# (latentcsp.workflow.Plan decides the rest).
 
 
 wildcard_constraints:
@@ -13,7 +13,3 @@ wildcard_constraints:
 localrules:
     all,
     fetch_roy,
-
-
-all_analyses = PLAN.all_analyses  # pca.json of every analysed group (waits for select)
-all_latents = PLAN.all_latents  # metrics.json of every analysed group of latent.sets

@@ -45,7 +45,7 @@ class AnalysisConfig:
     standardize: bool = True
     thresholds: tuple = (0.8,)
     dedup_tol: float = 1e-4
-    estimators: tuple = ("TwoNN", "MLE", "DANCo", "lPCA", "GRIDE")
+    estimators: tuple = ("TwoNN", "MLE", "lPCA", "GRIDE")
     n_boot: int = 20
     min_size: int = 20
     local: str = "MLE"

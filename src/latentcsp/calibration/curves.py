@@ -19,8 +19,9 @@ directions are much shorter than others and estimates come out too low. The two 
 opposite multiscale trends, GRIDE's estimate rising (curvature) or falling
 (anisotropy, edges) with the neighbour rank: ``trend`` = (d at the largest scale -
 d at the smallest) / d at the smallest. Each reference counts with the weight
-exp(-(trend_ref - trend) ** 2 / (2 bandwidth ** 2)), so references that look like the
-group dominate its curves.
+exp(-(trend_ref - trend) ** 2 / (2 h ** 2)), h the bandwidth or, where fewer than five
+references lie within it, the trend difference that takes in five; so references that
+look like the group dominate its curves.
 
 Each calibrated value's interval is measured, not assumed: every reference is
 calibrated with curves built without its pattern (leave one DoF subset out, weighted
@@ -41,6 +42,7 @@ from sklearn.isotonic import IsotonicRegression
 GRID_STEP = 0.01
 MIN_SPREAD = 0.05  # floor of sigma_e(d): identical references must not give infinite weight
 COMBINED = "combined"
+MIN_CLOSE = 5  # references that always count fully, however far their trend
 
 
 def trend(scale_dimensions, top: int = 4) -> float | None:
@@ -132,10 +134,17 @@ class Calibration:
         self._errors: pd.DataFrame | None = None
 
     def weights(self, trend: float | None, rows: pd.DataFrame | None = None) -> np.ndarray:
+        """Weight of each reference for a group of multiscale trend ``trend``: Gaussian in the
+        difference, its width the bandwidth or, when wider, the difference to the
+        :data:`MIN_CLOSE`-th closest reference (so that never fewer count fully)."""
         rows = self.refs if rows is None else rows
         if trend is None or not np.isfinite(trend) or "trend" not in rows:
             return np.ones(len(rows))
-        return np.exp(-0.5 * ((rows.trend.to_numpy(dtype=float) - trend) / self.bandwidth) ** 2)
+        gap = np.abs(rows.trend.to_numpy(dtype=float) - trend)
+        gap = np.where(np.isfinite(gap), gap, np.inf)
+        close = np.sort(gap)[min(MIN_CLOSE, len(gap)) - 1] if len(gap) else 0.0
+        width = max(self.bandwidth, float(close) if np.isfinite(close) else self.bandwidth)
+        return np.exp(-0.5 * (gap / width) ** 2)
 
     def curves(self, trend: float | None = None, without: str | None = None) -> dict[str, Curve]:
         """Curves weighted for ``trend``, leaving out the references of pattern ``without``."""

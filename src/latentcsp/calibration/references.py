@@ -14,7 +14,7 @@ what they see on the data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from ..synth.molecule import Molecule, principal_frame
 from ..synth.sampling import SamplingOptions, sample_trials
 
 KINDS = tuple(LOCAL_STEP)
+#: Proposals per crystal an ensemble may use (0.1 % acceptance); sampled over the full range
+#: with the lattice of a dense packing frozen, most orientations clash, and such an
+#: ensemble is left out rather than sampled for minutes.
+MAX_PROPOSALS = 1000
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,9 @@ def reference_molecule(structures: StructureSet, name: str = "reference") -> Mol
 
 
 def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
-    """A dense packing of the group: the lowest-energy minimum of the densest ``n_trials``
-    quasi-random trials' best quarter (the generator's force field), or the densest trial
-    when no minimisation converges."""
+    """A dense packing of the group: the lowest-energy minimum of the densest quarter of
+    ``n_trials`` quasi-random trials (the generator's force field), or the densest trial
+    when no minimisation converges or the force field has no parameters for the molecule."""
     from ..synth.minimise import minimise
 
     trials, _ = sample_trials(model, n_trials, seed)
@@ -97,7 +101,10 @@ def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.n
     dense = trials[np.argsort(-density)[: max(1, n_trials // 4)]]
     best, energy = dense[0], np.inf
     for theta in dense:
-        result = minimise(model, theta)
+        try:
+            result = minimise(model, theta)
+        except ValueError:  # no exp-6 parameters or atom types for this molecule
+            return dense[0]
         if result.converged and result.min_contact >= SamplingOptions().clash and result.energy < energy:
             best, energy = result.theta, result.energy
     return best
@@ -121,3 +128,42 @@ def as_structures(model: CrystalModel, thetas: np.ndarray, orbits: np.ndarray, p
         mol_id=np.tile(np.repeat(np.arange(model.sg.z), model.n0), b), canonical=np.tile(canonical, b),
         orbit=np.tile(orbit, b),
     )
+
+
+def spacegroup_sizes(groups: "pd.DataFrame", min_size: int) -> dict[int, int]:
+    """Largest number of structures of each space group over its windows (groups.csv rows),
+    for the space groups that reach ``min_size`` in some window."""
+    sub = groups[groups.group != "all"]
+    counts = sub.groupby(["spacegroup_number", "window"]).size()
+    largest = counts.groupby(level=0).max()
+    return {int(number): int(n) for number, n in largest.items() if n >= min_size}
+
+
+def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesign, log=print) -> list[dict]:
+    """The reference ensembles of every space group in ``sizes`` (number -> structures):
+    the landscape's rigid molecule, a base packing, and the ladder's DoF vectors, as
+    :func:`latentcsp.store.write_references` stores them. An ensemble that finds fewer
+    clash-free crystals than asked keeps what it found (the calibration leaves it out);
+    a space group whose crystals the generator cannot build is left out with a message."""
+    import time
+
+    from ..synth.ensembles import sample
+
+    molecule = reference_molecule(structures)
+    out = []
+    for number, n in sorted(sizes.items()):
+        start = time.perf_counter()
+        try:
+            model = CrystalModel(molecule, number)
+            base = base_packing(model, design.seed)
+        except ValueError as exc:
+            log(f"references: space group {number}: none ({exc})")
+            continue
+        ladder = design.ensembles(list(model.names))
+        thetas = [sample(model, ens, base, n, seed=design.seed + k, max_attempts=MAX_PROPOSALS * n)[0]
+                  for k, ens in enumerate(ladder)]
+        out.append({"spacegroup": number, "names": list(model.names), "base": base,
+                    "ensembles": [asdict(e) for e in ladder], "thetas": thetas})
+        log(f"references: {model.sg.symbol}: {len(ladder)} ensembles of {n} crystals, "
+            f"{time.perf_counter() - start:.0f} s")
+    return out

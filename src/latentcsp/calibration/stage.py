@@ -3,7 +3,7 @@ and descriptor set.
 
 For each analysed space-group group, references of known dimension are generated with
 the landscape's own rigid molecule in that space group (:mod:`.references`), described
-with the same descriptor set, and put through the same deduplication, scaling and
+with the same descriptor set, and put through the same scaling and
 estimators as the analysis, at the group's size (each window's). Their raw estimates
 give the calibration curves (:mod:`.curves`) that turn the group's raw estimates into
 calibrated dimensions. Writes into ``outdir``:
@@ -27,15 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.dedup import dedup
 from ..analysis.group import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
-from ..store import StructureSet, read_structures, write_csv
-from ..synth.ensembles import sample
+from ..store import StructureSet, read_references, read_structures, write_csv, write_references
+from ..synth.ensembles import Ensemble
 from ..synth.model import CrystalModel
 from . import curves
-from .references import LadderDesign, as_structures, base_packing, reference_molecule
+from .references import LadderDesign, as_structures, generate, reference_molecule, spacegroup_sizes
 
 @dataclass
 class CalibrationConfig:
@@ -96,40 +95,43 @@ class Group:
 
 def reference_estimates(X: np.ndarray, n: int, acfg: AnalysisConfig, seed: int) -> dict:
     """Raw estimates of a random subset of ``n`` rows of a reference matrix, through the
-    analysis's deduplication, scaling and estimators (point estimates, no resampling)."""
+    analysis's scaling and estimators (point estimates, no resampling). ``n`` is the group's
+    size after its near-duplicates were removed; references are distinct crystals by
+    construction, so they are not deduplicated again."""
     rows = np.sort(np.random.default_rng(seed).choice(len(X), min(n, len(X)), replace=False))
-    Xn = X[rows]
-    kept = dedup(Xn, acfg.dedup_tol, distance="rms").kept
-    result = estimate(Xn[kept], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
+    result = estimate(X[rows], acfg.estimators, params=acfg.params, min_size=acfg.min_size, n_boot=0,
                       seed=seed, standardize=acfg.standardize, pointwise=False)
     out = {name: e["dimension"] for name, e in result["estimators"].items()}
     out["trend"] = curves.trend(result["estimators"].get("GRIDE", {}).get("scales", {}).get("dimension"))
     return out
 
 
-def calibrate_spacegroup(structures: StructureSet, number: int, groups: list[Group], dset: DescriptorSet,
-                         acfg: AnalysisConfig, ccfg: CalibrationConfig, log=print) -> pd.DataFrame:
+def calibrate_spacegroup(structures: StructureSet, references: dict, groups: list[Group], dset: DescriptorSet,
+                         acfg: AnalysisConfig, seed: int, log=print) -> pd.DataFrame:
     """Reference rows (window, group, d, pattern, scheme, label, n, estimates...) for every
-    window of one space group: one ladder at the largest window's size, subsampled for the others."""
-    model = CrystalModel(reference_molecule(structures), number)
+    window of one space group, from its generated ``references`` (one item of
+    :func:`latentcsp.store.read_references`): each ensemble's first n_max crystals (n_max the
+    largest window's size) described once, then subsampled to each window's size."""
+    model = CrystalModel(reference_molecule(structures), references["spacegroup"])
     orbits = reference_orbits(structures)
-    base = base_packing(model, ccfg.seed)
     n_max = max(g.n for g in groups)
     rows = []
-    ladder = ccfg.design().ensembles(list(model.names))
     start = time.perf_counter()
-    for k, ens in enumerate(ladder):
-        thetas, _ = sample(model, ens, base, n_max, seed=ccfg.seed + k)
+    for k, (record, thetas) in enumerate(zip(references["ensembles"], references["thetas"])):
+        ens = Ensemble.from_record(record)
         if len(thetas) < n_max:
             log(f"  {ens.label()}: only {len(thetas)} of {n_max} clash-free crystals; left out")
             continue
-        X = describe(as_structures(model, thetas, orbits), dset)
+        X = describe(as_structures(model, thetas[:n_max], orbits), dset)
+        by_size: dict[int, dict] = {}  # windows (or 'all') holding the same structures share them
         for g in groups:
-            raw = reference_estimates(X, g.n, acfg, ccfg.seed + k)
+            raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, seed + k))
             rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
                          "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
                          "label": ens.label(), "n": g.n, **raw})
-        log(f"  {model.sg.symbol}: {k + 1}/{len(ladder)} reference ensembles ({time.perf_counter() - start:.0f} s)")
+        if (k + 1) % 10 == 0 or k + 1 == len(references["ensembles"]):
+            log(f"  {model.sg.symbol}: {k + 1}/{len(references['ensembles'])} reference ensembles "
+                f"({time.perf_counter() - start:.0f} s)")
     return pd.DataFrame(rows)
 
 
@@ -162,49 +164,72 @@ def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: i
     return row
 
 
-def run(structures_h5, analyses: list[str | Path], dset: DescriptorSet, acfg: AnalysisConfig,
-        ccfg: CalibrationConfig, outdir, log=None) -> str:
-    """The calibration stage of one landscape and descriptor set; returns a one-line summary."""
-    from ..structure import rotatable_bonds
-    from ..structure_kernels import molecule_bonds
-    from ase.data import covalent_radii
-
+def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path], dset: DescriptorSet,
+        acfg: AnalysisConfig, ccfg: CalibrationConfig, outdir, log=None) -> str:
+    """The calibration stage of one landscape and descriptor set, from the reference
+    ensembles generated for the landscape (``references_h5``, :func:`generate_references`);
+    returns a one-line summary. Every table written starts with the columns landscape and set."""
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     structures = read_structures(structures_h5)
-    mol = reference_molecule(structures)
-    bonds = molecule_bonds(np.ascontiguousarray(mol.ref), covalent_radii[mol.numbers], 0.4)
-    torsions = len(rotatable_bonds(mol.numbers, mol.ref, bonds))
-    groups = [Group.read(Path(a)) for a in analyses]
+    generated = {item["spacegroup"]: item for item in read_references(references_h5)}
+    torsions = torsion_count(reference_molecule(structures))
     estimators = list(acfg.estimators)
     by_sg: dict[int, list[Group]] = {}
-    rows, unresolved = [], []
-    for g in groups:
+    rows, refs, curve_tables, error_tables = [], [], [], []
+    for g in (Group.read(Path(a)) for a in analyses):
         number, why = g.spacegroup()
-        too_small = g.n < acfg.min_size
-        if number is None or too_small:
-            reason = why or f"n={g.n} below the estimators' minimum {acfg.min_size}"
-            unresolved.append(unresolved_row(g, estimators, reason, torsions))
+        if number is None or g.n < acfg.min_size:
+            rows.append(unresolved_row(g, estimators, why or f"n={g.n} below the estimators' minimum "
+                                                             f"{acfg.min_size}", torsions))
         else:
             by_sg.setdefault(number, []).append(g)
-    refs = []
     for number, members in sorted(by_sg.items()):
         log(f"calibrate {dset.name}: space group {number}, windows {[g.window for g in members]}, "
             f"n up to {max(g.n for g in members)}")
-        refs.append(calibrate_spacegroup(structures, number, members, dset, acfg, ccfg, log))
-    refs = pd.concat(refs, ignore_index=True) if refs else pd.DataFrame()
-    curve_tables, error_tables = [], []
-    for members in by_sg.values():
+        if number not in generated:
+            rows += [unresolved_row(g, estimators, "no reference landscapes (the generator could not build "
+                                    "this molecule in this space group; see the references log)", torsions)
+                     for g in members]
+            continue
+        mine = calibrate_spacegroup(structures, generated[number], members, dset, acfg, ccfg.seed, log)
+        refs.append(mine)
         for g in members:
-            mine = refs[(refs.window == g.window) & (refs.group == g.group)]
-            row, c, e = summarise(g, mine, estimators, ccfg, torsions)
+            row, c, e = summarise(g, mine[(mine.window == g.window) & (mine.group == g.group)], estimators, ccfg,
+                                  torsions)
             rows.append(row)
             curve_tables.append(c)
             error_tables.append(e)
-    outdir = Path(outdir)
-    table = pd.DataFrame(rows + unresolved)
-    write_csv(table, outdir / "dimensions.csv")
-    write_csv(refs, outdir / "references.csv")
-    write_csv(pd.concat(curve_tables, ignore_index=True) if curve_tables else pd.DataFrame(), outdir / "curves.csv")
-    write_csv(pd.concat(error_tables, ignore_index=True) if error_tables else pd.DataFrame(), outdir / "held_out.csv")
+    table = pd.DataFrame(rows)
+    for name, parts in (("dimensions", [table]), ("references", refs), ("curves", curve_tables),
+                        ("held_out", error_tables)):
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        frame.insert(0, "set", dset.name)
+        frame.insert(0, "landscape", landscape)
+        write_csv(frame, Path(outdir) / f"{name}.csv")
     n_resolved = int(table.resolved.fillna(False).astype(bool).sum()) if len(table) else 0
-    return f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, {len(refs)} reference estimates"
+    return (f"calibrate {dset.name}: {len(table)} groups, {n_resolved} resolved, "
+            f"{sum(len(r) for r in refs)} reference estimates")
+
+
+def torsion_count(molecule) -> int:
+    """Rotatable bonds of a rigid molecule (:func:`latentcsp.structure.rotatable_bonds`)."""
+    from ase.data import covalent_radii
+
+    from ..structure import rotatable_bonds
+    from ..structure_kernels import molecule_bonds
+
+    bonds = molecule_bonds(np.ascontiguousarray(molecule.ref), covalent_radii[molecule.numbers], 0.4)
+    return len(rotatable_bonds(molecule.numbers, molecule.ref, bonds))
+
+
+def generate_references(structures_h5, groups_csv, min_size: int, ccfg: CalibrationConfig, out, log=None) -> str:
+    """The ``latentcsp references`` stage: the reference ensembles of every space group with a
+    window of at least ``min_size`` structures, at its largest window's size, for every
+    descriptor set's calibration of the landscape (``references.h5``)."""
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    structures = read_structures(structures_h5)
+    groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
+    sizes = spacegroup_sizes(groups, min_size)
+    sets = generate(structures, sizes, ccfg.design(), log)
+    write_references(out, sets)
+    return f"references: {len(sets)} space groups, {sum(len(s['ensembles']) for s in sets)} ensembles"

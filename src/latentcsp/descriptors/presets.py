@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["AEVParams", "PRESETS", "get_params", "ani1x", "ani2x", "torchani_linspace"]
+__all__ = ["AEVParams", "PRESETS", "get_params", "ani1x", "ani2x", "smooth", "torchani_linspace"]
 
 #: Version tag of the functional form computed by the kernels; part of the hash,
 #: so that a change in what the numbers mean invalidates cached descriptors.
@@ -233,7 +233,19 @@ ani2x = _preset(
     a_start=0.8, nA=8, nZ=4, species=("H", "C", "N", "O", "S", "F", "Cl"),
 )
 
-PRESETS: dict[str, AEVParams] = {"ani1x": ani1x, "ani2x": ani2x}
+#: smooth: the ANI functional form with broad Gaussians, for dimension estimates rather than
+#: energies. Rcr 8, Rca 6, EtaR 1 (Gaussians ~1.7 Å wide), ShfR 1 + 0.875 k (k < 8),
+#: EtaA 0.5, Zeta 2, ShfA 1 + 1.25 k (k < 4), ShfZ (2k+1) pi/8 (k < 4); ANI-2x's species.
+#: ANI-2x's narrow radial Gaussians (EtaR 19.7) make the map from a crystal's degrees of
+#: freedom to its descriptors so curved that intrinsic-dimension estimators see 2-3 times
+#: the true dimension at a thousand structures; this set keeps them within a calibratable
+#: range (README: "Calibrated dimensions" has the measured ladder errors).
+smooth = _preset(
+    "smooth", Rcr=8.0, Rca=6.0, EtaR=1.0, r_start=1.0, nR=8, EtaA=0.5, Zeta=2.0,
+    a_start=1.0, nA=4, nZ=4, species=("H", "C", "N", "O", "S", "F", "Cl"),
+)
+
+PRESETS: dict[str, AEVParams] = {"ani1x": ani1x, "ani2x": ani2x, "smooth": smooth}
 
 _KEYS = ("Rcr", "Rca", "EtaR", "ShfR", "EtaA", "Zeta", "ShfA", "ShfZ", "species", "name")
 

@@ -129,11 +129,7 @@ def pool(rows: np.ndarray, molecule_numbers: np.ndarray, pooling: str, params) -
 
 def reference_orbits(structures: StructureSet) -> np.ndarray:
     """Orbit of each atom of the landscape molecule in canonical order (stored by the ingest)."""
-    part = structures.atoms_of(0)
-    canonical, orbit = structures.canonical[part], structures.orbit[part]
-    out = np.zeros(int(canonical.max()) + 1, dtype=np.int64)
-    out[canonical[canonical >= 0]] = orbit[canonical >= 0]
-    return out
+    return _canonical_values(structures, structures.orbit)
 
 
 def orbit_members(orbits: np.ndarray) -> list[np.ndarray]:
@@ -144,10 +140,15 @@ def orbit_members(orbits: np.ndarray) -> list[np.ndarray]:
 
 def reference_numbers(structures: StructureSet) -> np.ndarray:
     """Atomic numbers of the landscape molecule in canonical order."""
+    return _canonical_values(structures, structures.numbers)
+
+
+def _canonical_values(structures: StructureSet, per_atom: np.ndarray) -> np.ndarray:
+    """``per_atom`` values of the first structure's symmetry-independent atoms, in canonical order."""
     part = structures.atoms_of(0)
-    canonical, numbers = structures.canonical[part], structures.numbers[part]
+    canonical, values = structures.canonical[part], per_atom[part]
     out = np.zeros(int(canonical.max()) + 1, dtype=np.int64)
-    out[canonical[canonical >= 0]] = numbers[canonical >= 0]
+    out[canonical[canonical >= 0]] = values[canonical >= 0]
     return out
 
 

@@ -16,23 +16,19 @@ ids.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, file_stem, register
 from .cif import resolve_spacegroup
+from .energies import parse_energy
 
 ID_KEYS = ("name", "id", "csd_code", "identifier", "label")
 ENERGY_KEYS = ("energy", "lattice_energy")  # "energy" is reserved in ase.db; kept for JSON dbs
 SG_SYMBOL_KEYS = ("space_group", "spacegroup", "sg")
 SG_NUMBER_KEYS = ("spg_num", "spacegroup_number", "space_group_number")
-
-
-def _stem(path: str) -> str:
-    return Path(path).stem
 
 
 @register("ase-db")
@@ -43,6 +39,13 @@ def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     if Path(path).stat().st_size == 0:
         yield Rejected(path, None, "empty file")
         return
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if not path.endswith(".json") and not head.startswith(b"SQLite format 3\x00"):
+        kind = "compressed (decompress it first)" if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) \
+            else "not an SQLite file"
+        yield Rejected(path, None, f"not a readable ASE database: {kind}")
+        return
     try:
         db = ase.db.connect(path, create_indices=False) if path.endswith(".db") else ase.db.connect(path)
         rows = list(db.select(include_data=False))
@@ -52,7 +55,7 @@ def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     if not rows:
         yield Rejected(path, None, "empty database (no rows)")
         return
-    stem = _stem(path)
+    stem = file_stem(path)
     seen: dict[str, int] = {}
     for row in rows:
         kvp = dict(row.key_value_pairs)
@@ -70,21 +73,13 @@ def read_asedb(path: str, **_options) -> Iterator[RawStructure | Rejected]:
         if not atoms.pbc.all() or abs(np.linalg.det(cell)) < 1e-6:
             yield Rejected(path, ident, f"row {row.id} has no 3-d periodic cell", row.id)
             continue
-        energy = None
-        for key in ENERGY_KEYS:
-            if key in kvp:
-                try:
-                    energy = float(kvp[key])
-                except (TypeError, ValueError):
-                    energy = math.nan
-                if not math.isfinite(energy):
-                    yield Rejected(path, ident, f"non-numeric {key} {kvp[key]!r} in row {row.id}", row.id)
-                    energy = "bad"
-                break
-        if energy == "bad":
+        key = next((k for k in ENERGY_KEYS if k in kvp), None)
+        stated = kvp[key] if key else row.get("energy")
+        try:
+            energy = None if stated is None else parse_energy(stated)
+        except ValueError:
+            yield Rejected(path, ident, f"non-numeric {key or 'calculator energy'} {stated!r} in row {row.id}", row.id)
             continue
-        if energy is None and row.get("energy") is not None:
-            energy = float(row.energy)
         sg = next((str(kvp[k]) for k in SG_SYMBOL_KEYS if k in kvp), None)
         if sg is None:
             sg = next((str(int(kvp[k])) for k in SG_NUMBER_KEYS if k in kvp), None)

@@ -10,7 +10,9 @@ to a file holding the same keys, relative to the dataset file.
 * id: a structure property ``name``/``id``/``identifier`` if the dataset has
   one, else ``<dataset stem>-<index>`` (``Azaphenacenes-17``, the external
   file's own name);
-* energy: property ``energy`` (else ``lattice_energy``); unit as configured;
+* energy: property ``energy`` (else ``lattice_energy``), read strictly; unit
+  as configured (a unit the property states, ``"units": "eV"``, is kept as
+  ``properties['energy_unit_stated']`` for the ingest to check);
 * space group: property ``spacegroup``/``space_group`` if any;
 * other ``structure`` properties are kept (integral floats become ints, so
   ``groups`` is the molecule index 1..28); ``atom`` properties are dropped.
@@ -32,7 +34,6 @@ matters when one dataset feeds one landscape per molecule; the same test is
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import warnings
@@ -43,8 +44,10 @@ import numpy as np
 import spglib
 from ase.data import atomic_numbers
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
+from ..pbc import check_geometry
 from .cif import resolve_spacegroup
+from .energies import parse_energy, unit_of_column
 
 #: spglib tolerance (Å) for the supercell -> primitive reduction.
 PRIMITIVE_SYMPREC = 0.01
@@ -53,20 +56,17 @@ ENERGY_KEYS = ("energy", "lattice_energy")
 SG_KEYS = ("spacegroup", "space_group")
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    for ending in (".gz", ".json"):
-        name = name.removesuffix(ending)
-    return name
-
-
 def _load(path: str | Path) -> dict:
-    path = str(path)
-    if path.endswith(".gz"):
-        with gzip.open(path, "rt") as handle:
-            return json.load(handle)
-    with open(path, "rt") as handle:
-        return json.load(handle)
+    """The JSON document of a file (compressed or not); UnreadableFile or ValueError (bad JSON)."""
+    return json.loads(read_text(path))
+
+
+def _stated_unit(prop) -> str | None:
+    """The unit a property states (``"units": "kJ/mol"``), in :data:`ENERGY_UNITS` spelling where known."""
+    units = prop.get("units") if isinstance(prop, dict) else None
+    if not isinstance(units, str) or not units.strip():
+        return None
+    return unit_of_column(f"({units})") or units.strip()
 
 
 def _plain(value):
@@ -150,9 +150,21 @@ def reduce_to_primitive(cell: np.ndarray, positions: np.ndarray, numbers: np.nda
     return pcell, pfrac @ pcell, pnum.astype(int), factor
 
 
-def _structure_arrays(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _structure_arrays(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cell (3, 3), positions (n, 3), numbers (n,) of one structure object; ValueError or KeyError naming the problem.
+
+    The geometry must pass :func:`latentcsp.pbc.check_geometry` (finite, sane
+    coordinates and cell) before anything compiled (spglib) sees it.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a structure must be a JSON object with names, x, y, z and cell, not {type(data).__name__}")
     names = data["names"]
+    if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
+        raise ValueError("'names' must be a list of element symbols")
     n = len(names)
+    for axis in "xyz":
+        if not isinstance(data[axis], list) or len(data[axis]) != n:
+            raise ValueError(f"'{axis}' must list {n} coordinates (one per name)")
     pos = np.array([data["x"], data["y"], data["z"]], dtype=float).T.reshape(n, 3)
     try:
         numbers = np.array([atomic_numbers[s.capitalize() if len(s) <= 2 else s] for s in names], dtype=int)
@@ -160,11 +172,10 @@ def _structure_arrays(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"unknown element {exc.args[0]!r}") from None
     if "cell" not in data or data["cell"] is None:
         raise ValueError("no cell (a molecular, not a crystal, structure)")
-    cell = np.array(data["cell"], dtype=float).reshape(3, 3)
-    if not np.isfinite(pos).all() or not np.isfinite(cell).all():
-        raise ValueError("non-numeric (nan/inf) coordinate or cell value")
-    if abs(np.linalg.det(cell)) < 1e-6:
-        raise ValueError("degenerate cell")
+    cell = np.array(data["cell"], dtype=float)
+    if cell.size != 9:
+        raise ValueError(f"'cell' must hold 9 numbers (a, b, c vectors), not {cell.size}")
+    cell, _, pos = check_geometry(cell.reshape(3, 3), pos)
     return cell, pos, numbers
 
 
@@ -177,8 +188,11 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         return
     try:
         dataset = _load(path)
-    except (OSError, ValueError, EOFError) as exc:
-        yield Rejected(path, None, f"not a readable chemiscope JSON file: {type(exc).__name__}: {exc}")
+    except UnreadableFile as exc:
+        yield Rejected(path, None, f"not a readable chemiscope JSON file: {exc}")
+        return
+    except ValueError as exc:
+        yield Rejected(path, None, f"not a readable chemiscope JSON file: invalid JSON ({exc})")
         return
     if not isinstance(dataset, dict) or not isinstance(dataset.get("structures"), list):
         yield Rejected(path, None, "not a chemiscope dataset (no 'structures' list)")
@@ -189,18 +203,23 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         return
     n = len(structures)
     props_all: dict[str, list] = {}
-    for name, prop in (dataset.get("properties") or {}).items():
+    properties = dataset.get("properties") or {}
+    if not isinstance(properties, dict):
+        yield Rejected(path, None, "'properties' is not a JSON object: ignored")
+        properties = {}
+    for name, prop in properties.items():
         values = prop.get("values") if isinstance(prop, dict) else None
         if isinstance(prop, dict) and prop.get("target", "structure") == "structure" and isinstance(values, list):
             if len(values) != n:
                 yield Rejected(path, None, f"property {name!r} has {len(values)} values for {n} structures: ignored")
                 continue
             props_all[name] = values
-    stem = _stem(path)
+    stem = file_stem(path)
     base = Path(path).parent
     id_key = next((k for k in ID_KEYS if k in props_all), None)
     energy_key = next((k for k in ENERGY_KEYS if k in props_all), None)
     sg_key = next((k for k in SG_KEYS if k in props_all), None)
+    energy_unit = _stated_unit(properties.get(energy_key)) if energy_key else None
     seen: dict[str, int] = {}
     for index, entry in enumerate(structures):
         props = {k: _plain(v[index]) for k, v in props_all.items()}
@@ -214,13 +233,12 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         energy = props.pop(energy_key, None) if energy_key else None
         if energy is not None:
             try:
-                energy = float(energy)
-            except (TypeError, ValueError):
-                yield Rejected(path, ident, f"non-numeric {energy_key} {energy!r}")
+                energy = parse_energy(energy)
+            except ValueError as exc:
+                yield Rejected(path, ident, f"structure {index}: {exc} (property {energy_key!r})")
                 continue
-            if not math.isfinite(energy):
-                yield Rejected(path, ident, f"non-numeric {energy_key} {energy!r}")
-                continue
+            if energy_unit is not None:
+                props["energy_unit_stated"] = energy_unit
         sg = props.pop(sg_key, None) if sg_key else None
         if sg is not None:
             resolved = resolve_spacegroup(str(sg))
@@ -231,6 +249,8 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         try:
             if isinstance(entry, dict) and "data" in entry and "names" not in entry:
                 ref = entry["data"]
+                if not (base / ref).is_file():
+                    raise FileNotFoundError(2, "no such file", str(base / ref))
                 data = _load(base / ref)
                 props["structure_file"] = ref
             else:
@@ -239,7 +259,7 @@ def read_chemiscope(path: str, *, filter: dict | None = None, symprec: float = P
         except FileNotFoundError as exc:
             yield Rejected(path, ident, f"structure file missing: {exc.filename}")
             continue
-        except (KeyError, TypeError, ValueError, OSError) as exc:
+        except (KeyError, TypeError, ValueError, OSError) as exc:  # UnreadableFile is a ValueError
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             yield Rejected(path, ident, f"unreadable structure {index}: {what}")
             continue

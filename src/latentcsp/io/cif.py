@@ -44,13 +44,14 @@ import re
 from collections import Counter
 from functools import lru_cache
 from fractions import Fraction
-from pathlib import Path
 from typing import Iterator
 
 import gemmi
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
+from ..pbc import MAX_CELLS_AWAY
+from .energies import parse_energy
 
 #: Images of one site closer than this (Å) are one atom on a special position.
 #: Real distinct images of a site are >= ~0.7 Å apart (H across a mirror);
@@ -514,6 +515,12 @@ def _block_structure(block, path: str, ident: str, lines, line: int | None) -> R
         raise _Bad(f"non-numeric coordinate {bad!r} of site {names[i]}", _line_of(lines, line, names[i]))
     if cart:
         coords = np.linalg.solve(lattice.T, coords.T).T
+    far = np.flatnonzero((np.abs(coords) > MAX_CELLS_AWAY).any(axis=1))
+    if len(far):
+        i = int(far[0])
+        raise _Bad(f"site {names[i]} lies {np.abs(coords[i]).max():.3g} cells from the origin "
+                   f"(fractional coordinates {', '.join(f'{x:.4g}' for x in coords[i])}): an absurd value",
+                   _line_of(lines, line, names[i]))
 
     symbols = types or labels
     if symbols is None:
@@ -588,16 +595,16 @@ def _block_structure(block, path: str, ident: str, lines, line: int | None) -> R
     for tag in ENERGY_TAGS:
         v = block.find_value(tag)
         if v is not None and gemmi.cif.as_string(v).strip() not in ("?", "."):
-            e = gemmi.cif.as_number(v)
-            if not math.isfinite(e):
-                raise _Bad(f"non-numeric {tag} {gemmi.cif.as_string(v)!r}", _line_of(lines, line, tag))
-            energy = float(e)
+            try:  # strictly: a decimal comma is an error; a standard uncertainty '(3)' is dropped
+                energy = parse_energy(re.sub(r"\(\d+\)$", "", gemmi.cif.as_string(v).strip()))
+            except ValueError as exc:
+                raise _Bad(f"{exc} ({tag})", _line_of(lines, line, tag)) from None
             props["energy_tag"] = tag
             break
     stated = hm if hm is not None else (str(number) if number is not None else None)
     return RawStructure(
         id=ident, source=path, cell=lattice, positions=frac @ lattice, numbers=numbers[site],
-        energy=energy, spacegroup=stated, properties=props, line=line)
+        energy=energy, spacegroup=stated, properties=props, line=line, labels=[names[k] for k in site])
 
 
 def _line_of(lines, start: int | None, token: str) -> int | None:
@@ -637,16 +644,14 @@ def _headers(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    return name[:-4] if name.lower().endswith(".cif") else name
-
-
 @register("cif")
 def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every crystal block of a CIF file (see the module docstring)."""
-    with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
@@ -669,7 +674,7 @@ def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
             chunks.append((block, block.name, ln, None))
     except Exception as whole_exc:  # noqa: BLE001 - gemmi raises ValueError/RuntimeError
         if not headers:
-            yield Rejected(path, _stem(path), f"CIF syntax error: {_gemmi_message(whole_exc)}",
+            yield Rejected(path, file_stem(path), f"CIF syntax error: {_gemmi_message(whole_exc)}",
                            _gemmi_line(whole_exc, 1))
             return
         bounds = [h[2] for h in headers] + [len(text)]
@@ -683,12 +688,12 @@ def read_cif(path: str, **_options) -> Iterator[RawStructure | Rejected]:
                                f"CIF syntax error in block data_{name}: {_gemmi_message(exc)}{hint}"))
     crystal = [c for c in chunks if c[0] is None or _is_crystal_block(c[0])]
     if not crystal:
-        yield Rejected(path, _stem(path), "no crystal data blocks (no _cell_ or _atom_site_ items)", 1)
+        yield Rejected(path, file_stem(path), "no crystal data blocks (no _cell_ or _atom_site_ items)", 1)
         return
     single = len(crystal) == 1
     seen: dict[str, int | None] = {}
     for block, name, ln, error in crystal:
-        ident = _stem(path) if single else name
+        ident = file_stem(path) if single else name
         if error is not None:
             yield Rejected(path, ident, error, ln)
             continue

@@ -8,6 +8,13 @@ first column that holds a number, and returns ``{id: energy}`` in the
 table's unit; :data:`ENERGY_UNITS` converts to kJ/mol and
 :func:`unit_of_column` reads a unit from a column header like ``E(eV)``.
 
+Numbers are read strictly (:func:`parse_energy`): a decimal comma, a
+thousands separator or a unit glued to the number is an error, never a
+truncation.  The delimiter is a comma, or a semicolon or tab when the
+header has no comma; a row with more fields than the header (a decimal
+comma in a comma-separated table) is a bad row.  With ``expect_unit`` the
+energy column's stated unit (``E(eV)``) must be the configured one.
+
 Bad rows (a non-numeric or missing energy, a duplicate id) either raise
 :class:`EnergyTableError` naming the file and line, or, when an ``errors``
 list is given, become :class:`~latentcsp.io.Rejected` records there (with
@@ -20,6 +27,8 @@ import csv
 import math
 import re
 from pathlib import Path
+
+import numpy as np
 
 from . import Rejected
 
@@ -66,12 +75,45 @@ def unit_of_column(name: str) -> str | None:
     return None
 
 
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_MISSING = {"", "nan", "na", "n/a", "none", "null", "?", "."}
+
+
+def parse_energy(value) -> float:
+    """A finite energy from a file's text or number; ValueError in plain words otherwise.
+
+    Text must be one plain decimal number ('-70628.795559', '-1.2e3');
+    '-70628,795559' (a decimal comma), '1_000', '12 kJ', 'nan' or 'inf' are
+    errors, not truncations.  Numbers must be finite; True/False and lists
+    are refused.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"non-numeric energy {value!r} (a true/false flag)")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not math.isfinite(value):
+            raise ValueError(f"non-numeric energy {value!r}")
+        return float(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = np.ravel(value).tolist()
+        hint = " (a decimal comma?)" if len(items) == 2 else ""
+        raise ValueError(f"energy {','.join(map(str, items))!r} is {len(items)} numbers, not one{hint}")
+    text = str(value).strip()
+    if _DECIMAL.fullmatch(text):
+        number = float(text)
+        if math.isfinite(number):
+            return number
+        raise ValueError(f"energy {text!r} is too large for a number")
+    if _DECIMAL.fullmatch(text.replace(",", ".", 1)) and text.count(",") == 1:
+        raise ValueError(f"energy {text!r} has a decimal comma (write {text.replace(',', '.')!r})")
+    what = "missing" if text.lower() in _MISSING else "non-numeric"
+    raise ValueError(f"{what} energy {text!r}")
+
+
 def _float(text: str) -> float | None:
     try:
-        value = float(text)
+        return parse_energy(text)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
 
 
 def _pick_column(header: list[str], rows: list[tuple[int, list[str]]], column: str | None, path: str) -> int:
@@ -93,32 +135,46 @@ def _pick_column(header: list[str], rows: list[tuple[int, list[str]]], column: s
 
 
 def read_energy_table(path: str | Path, column: str | None = None,
-                      errors: list[Rejected] | None = None) -> dict[str, float]:
+                      errors: list[Rejected] | None = None, expect_unit: str | None = None) -> dict[str, float]:
     """``{id: energy}`` from a CSV side table, in the table's own unit.
 
     path: CSV with a header row; the first column is the id.
     column: the energy column's name (see the module docstring), or None for
         the first numeric column.
     errors: None to raise :class:`EnergyTableError` on the first bad row
-        (non-numeric or empty energy, duplicate id, short row); a list to
-        collect them as Rejected records (file, id, reason naming file and
-        line) and skip those rows.  The first of duplicate ids is kept.
+        (non-numeric or empty energy, duplicate id, short or long row); a
+        list to collect them as Rejected records (file, id, reason naming
+        file and line) and skip those rows.  The first of duplicate ids is kept.
+    expect_unit: the configured unit (a key of :data:`ENERGY_UNITS`); an
+        energy column whose header states another unit raises EnergyTableError.
     """
     path = str(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            rows = [(reader.line_num, r) for r in reader]
-    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnergyTableError(f"{path}: unreadable energy table: {exc}") from None
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    delimiter = "," if "," in first or not (";" in first or "\t" in first) else (";" if ";" in first else "\t")
+    try:
+        reader = csv.reader(text.splitlines(), delimiter=delimiter)
+        rows = [(reader.line_num, r) for r in reader]
+    except csv.Error as exc:
         raise EnergyTableError(f"{path}: unreadable energy table: {exc}") from None
     rows = [(n, r) for n, r in rows if r and any(c.strip() for c in r)]
     if not rows:
         raise EnergyTableError(f"{path}: empty energy table")
     (_, header), body = rows[0], rows[1:]
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in _trimmed(header, 1)]
+    body = [(n, _trimmed(r, len(header))) for n, r in body]
     if len(header) < 2:
         raise EnergyTableError(f"{path}: an energy table needs an id column and an energy column; got {header}")
     col = _pick_column(header, body, column, path)
+    stated = unit_of_column(header[col])
+    if expect_unit is not None and stated is not None and stated != expect_unit:
+        raise EnergyTableError(f"{path}: the energy column {header[col]!r} states {stated}, but the landscape's "
+                               f"energy_unit is {expect_unit}; set energy_unit: {stated} in the config "
+                               f"(or correct the header)")
     out: dict[str, float] = {}
     first_line: dict[str, int] = {}
 
@@ -132,14 +188,17 @@ def read_energy_table(path: str | Path, column: str | None = None,
         if not ident:
             bad(None, f"empty id in {path} line {line}", line)
             continue
+        if len(row) > len(header):
+            bad(ident, f"{len(row)} fields for {len(header)} columns for id {ident!r} in {path} line {line} "
+                       f"({delimiter.join(row[1:])!r}): a decimal comma in a comma-separated table?", line)
+            continue
         if len(row) <= col:
             bad(ident, f"missing energy ({header[col]}) for id {ident!r} in {path} line {line}", line)
             continue
-        text = row[col].strip()
-        value = _float(text)
-        if value is None:
-            what = "missing" if text in ("", "nan", "NaN", "NA", "None", "?") else "non-numeric"
-            bad(ident, f"{what} energy {text!r} ({header[col]}) for id {ident!r} in {path} line {line}", line)
+        try:
+            value = parse_energy(row[col])
+        except ValueError as exc:
+            bad(ident, f"{exc} ({header[col]}) for id {ident!r} in {path} line {line}", line)
             continue
         if ident in out:
             bad(ident, f"duplicate id {ident!r} in {path} line {line} (first on line {first_line[ident]})", line)
@@ -147,3 +206,10 @@ def read_energy_table(path: str | Path, column: str | None = None,
         out[ident] = value
         first_line[ident] = line
     return out
+
+
+def _trimmed(row: list[str], width: int) -> list[str]:
+    """A CSV row without the empty fields beyond ``width`` that a spreadsheet leaves at its end."""
+    while len(row) > width and not row[-1].strip():
+        row = row[:-1]
+    return row

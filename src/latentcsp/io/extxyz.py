@@ -8,79 +8,102 @@ properties.
 A stated space group that no symbol table knows is rejected; the number of
 one that is known is kept as ``properties['spacegroup_number_stated']``.
 
+The energy is read strictly from the comment line's text
+(:func:`latentcsp.io.energies.parse_energy`: ``energy=-1,5`` is an error,
+not -1 or a list).
+
 Frames are split by their atom-count lines and parsed one at a time, so a bad
-frame (non-numeric field, missing lattice, truncated) is rejected with its
-line and the frames after it are still read.  A count line that is not an
-integer ends the file (nothing after it can be framed).
+frame (non-numeric field, missing lattice) is rejected with its line and the
+frames after it are still read.  A frame is accepted only when its count line
+announces exactly the atom lines that follow it up to the next frame (or the
+end of the file); a wrong count, a count line that is not a number, or a
+damaged atom line resynchronises on the next line holding only an integer,
+so one bad frame never takes good ones with it.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-from pathlib import Path
+import re
 from typing import Iterator
 
 import numpy as np
 from ase.data import atomic_numbers
 from ase.io.extxyz import key_val_str_to_dict, read_xyz
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from .cif import resolve_spacegroup
+from .energies import parse_energy
 
 _SKIP = {"energy", "spacegroup", "name", "id", "pbc", "unit_cell"}
 
 
-def _open_text(path: str) -> io.TextIOBase:
-    if path.endswith(".bz2"):
-        return bz2.open(path, "rt")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt")
-    return open(path, "rt")
+_ENERGY_TOKEN = re.compile(r"""(?:^|\s)energy\s*=\s*("[^"]*"|'[^']*'|\S+)""")
+_COUNT = re.compile(r"\s*\d+\s*")
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    for ending in (".bz2", ".gz", ".extxyz", ".xyz"):
-        name = name.removesuffix(ending)
-    return name
-
-
-def _energy(atoms) -> float | None:
-    if "energy" in atoms.info:
-        value = atoms.info["energy"]
+def _energy(frame: "_Frame", comment: str) -> float | None:
+    """The frame's energy, parsed strictly from the comment line's text; None when it states none."""
+    token = _ENERGY_TOKEN.search(comment)
+    if token is not None:
+        return parse_energy(token.group(1).strip("\"'"))
+    if "energy" in frame.info:
+        return parse_energy(frame.info["energy"])
+    if frame.calc is not None:
         try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"non-numeric energy {value!r}") from None
-    if atoms.calc is not None:
-        try:
-            return float(atoms.get_potential_energy())
+            return parse_energy(frame.get_potential_energy())
         except Exception:  # noqa: BLE001 - a calculator without an energy
             return None
     return None
 
 
 def _frames(lines: list[str]) -> Iterator[tuple[int, int, str | None]]:
-    """(first line index, stop index, error or None) of every frame."""
+    """(first line index, stop index, error or None) of every frame; a bad frame ends at the next count line.
+
+    A frame is good when its count line is an integer n, the n lines after
+    its comment line are atom lines (at least 4 fields) and the line after
+    them is not (the next count line, a blank line or the end).
+    """
     i = 0
     while i < len(lines):
         if not lines[i].strip():
             i += 1
             continue
         head = lines[i].strip()
-        try:
-            n = int(head)
-        except ValueError:
-            yield i, len(lines), f"atom count line {head[:40]!r} is not an integer"
-            return
+        if not _COUNT.fullmatch(head):
+            nxt = _next_count(lines, i + 1)
+            yield i, nxt, f"the atom-count line of a frame reads {head[:40]!r}, not an integer"
+            i = nxt
+            continue
+        n = int(head)
         stop = i + 2 + n
-        if stop > len(lines):
-            yield i, len(lines), f"truncated frame: {n} atoms announced, {max(len(lines) - i - 2, 0)} lines left"
-            return
-        yield i, stop, None
-        i = stop
+        if stop <= len(lines) and all(_is_atom_line(ln) for ln in lines[i + 2:stop]) and (
+                stop == len(lines) or not _is_atom_line(lines[stop])):
+            yield i, stop, None
+            i = stop
+            continue
+        nxt = _next_count(lines, i + 2)
+        atoms = sum(_is_atom_line(ln) for ln in lines[i + 2:nxt])
+        if nxt == len(lines) and atoms < n:
+            yield i, nxt, f"truncated frame: {n} atoms announced, {atoms} atom lines left in the file"
+        elif atoms == n:
+            yield i, nxt, "blank or broken lines among the atom lines"
+        else:
+            end = f"the next frame (line {nxt + 1})" if nxt < len(lines) else "the end of the file"
+            yield i, nxt, f"the frame announces {n} atoms but {atoms} atom lines follow before {end}"
+        i = nxt
+
+
+def _is_atom_line(line: str) -> bool:
+    return len(line.split()) >= 4
+
+
+def _next_count(lines: list[str], start: int) -> int:
+    """Index of the first line at or after ``start`` holding only an integer and followed by a comment line."""
+    for k in range(start, len(lines) - 1):
+        if _COUNT.fullmatch(lines[k]):
+            return k
+    return len(lines)
 
 
 class _Frame:
@@ -142,26 +165,35 @@ def _ase_frame(lines: list[str], lo: int, hi: int) -> _Frame:
     return _Frame(dict(atoms.info), cell, atoms.get_positions(), atoms.get_atomic_numbers(), atoms.calc)
 
 
+def _name_in(comment: str, fallback: str) -> str:
+    """The name=/id= a comment line states (for a frame too broken to parse), else ``fallback``."""
+    found = re.search(r"""(?:^|\s)(?:name|id)\s*=\s*("[^"]*"|'[^']*'|\S+)""", comment)
+    return found.group(1).strip("\"'") if found else fallback
+
+
 @register("extxyz")
 def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every frame of an extended XYZ file."""
-    with _open_text(path) as handle:
-        text = handle.read()
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
     lines = text.splitlines()
-    stem = _stem(path)
+    stem = file_stem(path)
     seen: dict[str, int] = {}
     for index, (lo, hi, error) in enumerate(_frames(lines)):
         fallback = f"{stem}-{index}"
         if error is not None:
-            yield Rejected(path, fallback, error, lo + 1)
-            return
+            yield Rejected(path, _name_in(lines[lo + 1] if lo + 1 < hi else "", fallback), error, lo + 1)
+            continue
         try:
             frame = _fast_frame(lines, lo, hi) or _ase_frame(lines, lo, hi)
         except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad text
-            yield Rejected(path, fallback, f"unreadable frame: {exc}", lo + 1)
+            yield Rejected(path, _name_in(lines[lo + 1], fallback), f"unreadable frame: {exc}", lo + 1)
             continue
         ident = str(frame.info.get("name", frame.info.get("id", fallback)))
         if ident in seen:
@@ -175,7 +207,7 @@ def read_extxyz(path: str, **_options) -> Iterator[RawStructure | Rejected]:
             yield Rejected(path, ident, "non-numeric (nan/inf) position or lattice value", lo + 1)
             continue
         try:
-            energy = _energy(frame)
+            energy = _energy(frame, lines[lo + 1])
         except ValueError as exc:
             yield Rejected(path, ident, str(exc), lo + 1)
             continue

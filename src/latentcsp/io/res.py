@@ -49,9 +49,11 @@ from typing import Iterator
 import gemmi
 import numpy as np
 
-from . import RawStructure, Rejected, register
+from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from .cif import (_SYMBOLS, _SYMOP_TAGS, MERGE_TOL, WIDER_TOLS, _check_group, _counts, _is_known, _values,
                   cell_matrix, element_number, expand_sites, formula_string, parse_symop, resolve_spacegroup)
+from ..pbc import MAX_CELLS_AWAY
+from .energies import parse_energy
 
 #: SHELX instructions (first four letters); any other first word starts an atom.
 INSTRUCTIONS = frozenset("""
@@ -75,7 +77,7 @@ CENTRING = {
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SG_LIKE = re.compile(r"^\(?[PABCIFRH][-0-9_/abcdemn() ]{0,14}(:[12HR])?\)?$")
-_REM_ENERGY = re.compile(r"\benergy\b\s*[=:]?\s*([-+]?\d[\d.eE+-]*)", re.IGNORECASE)
+_REM_ENERGY = re.compile(r"\benergy\b\s*[=:]?\s*([-+]?[\d.][^\s;]*)", re.IGNORECASE)
 _Q_PEAK = re.compile(r"^Q\d+$", re.IGNORECASE)
 
 
@@ -88,13 +90,21 @@ def _isnum(tok: str) -> bool:
 
 
 def _num(tok: str, what: str, line: int) -> float:
+    """A plain decimal number (not '1_0', 'nan', 'inf', '1,5' or non-ASCII digits); _Bad naming ``what`` otherwise."""
     try:
         value = float(tok)
     except ValueError:
-        raise _Bad(f"non-numeric {what} {tok!r}", line) from None
-    if not math.isfinite(value):
+        value = math.nan
+    if not math.isfinite(value) or "_" in tok or not tok.isascii():
         raise _Bad(f"non-numeric {what} {tok!r}", line)
     return value
+
+
+def _energy(tok: str, where: str, line: int) -> float:
+    try:
+        return parse_energy(tok)
+    except ValueError as exc:
+        raise _Bad(f"{exc} in {where}", line) from None
 
 
 @lru_cache(maxsize=512)
@@ -133,7 +143,8 @@ def _decode(value: float, fvar: list[float], what: str, line: int) -> float:
     if m == 1:  # fixed: 10 + p
         return p if value > 0 else -p
     if m - 1 >= len(fvar) or m < 2:
-        raise _Bad(f"{what} {value:g} refers to free variable {m} but FVAR has {len(fvar)}", line)
+        raise _Bad(f"{what} is {value:g}: not a fractional value but a SHELX code for free variable {m:g}, "
+                   f"and FVAR has {len(fvar)}", line)
     fv = fvar[m - 1]
     return p * fv if value > 0 else p * (1.0 - fv)
 
@@ -155,7 +166,7 @@ def _parse_title(rest: str, line: int) -> dict:
         out["name"] = pairs.pop("name", out["name"])
         for key in ("energy", "enthalpy", "free_energy"):
             if key in pairs:
-                out["energy"] = _num(pairs.pop(key), f"TITL {key}", line)
+                out["energy"] = _energy(pairs.pop(key), f"TITL {key}", line)
                 break
         for key in ("spacegroup", "space_group", "sg"):
             if key in pairs:
@@ -191,7 +202,7 @@ def _parse_title(rest: str, line: int) -> dict:
             rest_toks = rest_toks[1:]
         elif len(rest_toks) >= 2 and (_isnum(rest_toks[1]) or _SG_LIKE.match(rest_toks[1])) \
                 or re.match(r"^[-+]?[\d.]", first):
-            raise _Bad(f"non-numeric energy {first!r} in TITL (expected TITL <id> <energy> [<space group>])", line)
+            _energy(first, "TITL (expected TITL <id> <energy> [<space group>])", line)
         # the token after the energy is the space group when it is the last one
         # (TITL <id> <energy> <sg>, our generator's format) or looks like one
         if rest_toks and not _isnum(rest_toks[0]) and (
@@ -239,7 +250,7 @@ def _records(lines: list[str]) -> list[tuple[int, int]]:
 def _parse_record(lines: list[str], lo: int, hi: int) -> dict:
     rec: dict = {"title": {"name": None, "energy": None, "spacegroup": None, "props": {}},
                  "cell": None, "latt": None, "symm": [], "sfac": [], "unit": None, "zerr": None,
-                 "fvar": [], "atoms": [], "rem_energy": None, "line": lo + 1}
+                 "fvar": [], "atoms": [], "rem_energy": None, "line": lo + 1, "end": False}
     for no, text in _logical_lines(lines, lo, hi):
         toks = text.split()
         if not toks:
@@ -249,6 +260,7 @@ def _parse_record(lines: list[str], lo: int, hi: int) -> dict:
         if key == "TITL":
             rec["title"] = _parse_title(text.strip()[4:], no)
         elif key == "END":
+            rec["end"] = True
             break
         elif key == "CELL":
             if len(toks) < 8:
@@ -276,8 +288,8 @@ def _parse_record(lines: list[str], lo: int, hi: int) -> dict:
             rec["fvar"] += [_num(t, "FVAR value", no) for t in toks[1:]]
         elif key == "REM":
             m = _REM_ENERGY.search(text)
-            if m and rec["rem_energy"] is None and _isnum(m.group(1)):
-                rec["rem_energy"] = float(m.group(1))
+            if m and rec["rem_energy"] is None:
+                rec["rem_energy"] = _energy(m.group(1), "REM", no)
         elif key in INSTRUCTIONS or word in INSTRUCTIONS:
             continue
         elif _Q_PEAK.match(toks[0]):
@@ -342,10 +354,16 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
             raise _Bad(f"unknown element of atom {label}", no)
         numbers[i] = z
         for j in range(3):
-            frac[i, j] = _decode(_num(toks[2 + j], f"coordinate of atom {label}", no), fvar, "coordinate", no)
-        sof[i] = _decode(_num(toks[5], f"occupancy of atom {label}", no), fvar, "occupancy", no) \
+            frac[i, j] = _decode(_num(toks[2 + j], f"coordinate of atom {label}", no), fvar,
+                                 f"coordinate of atom {label}", no)
+        sof[i] = _decode(_num(toks[5], f"occupancy of atom {label}", no), fvar, f"occupancy of atom {label}", no) \
             if len(toks) > 5 else 1.0
 
+    far = np.flatnonzero(np.abs(frac).max(axis=1) > MAX_CELLS_AWAY)
+    if len(far):
+        i = int(far[0])
+        raise _Bad(f"atom {labels[i]} lies {np.abs(frac[i]).max():.3g} cells from the origin (fractional "
+                   f"coordinates {', '.join(f'{x:.4g}' for x in frac[i])}): an absurd value", rec["atoms"][i][1])
     expanded, site, used = expand_sites(frac, R, T, lattice, MERGE_TOL)
     props: dict = dict(title["props"])
     unit = rec["unit"]
@@ -390,29 +408,27 @@ def _record_structure(rec: dict, path: str, ident: str) -> RawStructure:
         props["spacegroup_number_stated"] = sg_number
     return RawStructure(
         id=ident, source=path, cell=lattice, positions=expanded @ lattice, numbers=numbers[site],
-        energy=energy, spacegroup=sg_text, properties=props, line=rec["line"])
+        energy=energy, spacegroup=sg_text, properties=props, line=rec["line"], labels=[labels[k] for k in site])
 
 
 def _norm_el(symbol: str) -> str:
     return _SYMBOLS[element_number(symbol)]
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    return name[:-4] if name.lower().endswith(".res") else name
-
-
 @register("res")
 def read_res(path: str, **_options) -> Iterator[RawStructure | Rejected]:
     """Yield every TITL...END record of a SHELX .res file (see the module docstring)."""
-    with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        yield Rejected(path, None, str(exc))
+        return
     if not text.strip():
         yield Rejected(path, None, "empty file")
         return
     lines = text.splitlines()
     records = _records(lines)
-    stem = _stem(path)
+    stem = file_stem(path)
     single = len(records) == 1
     seen: dict[str, int] = {}
     for index, (lo, hi) in enumerate(records):
@@ -431,6 +447,9 @@ def read_res(path: str, **_options) -> Iterator[RawStructure | Rejected]:
             yield Rejected(path, ident, f"duplicate id: the record of line {seen[ident]} has the same id", lo + 1)
             continue
         seen[ident] = lo + 1
+        if index == len(records) - 1 and not rec["end"]:
+            yield Rejected(path, ident, "the file ends before the record's END line: truncated?", lo + 1)
+            continue
         try:
             yield _record_structure(rec, path, ident)
         except _Bad as bad:

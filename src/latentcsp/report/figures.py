@@ -157,3 +157,56 @@ def latent_maps(coords: pd.DataFrame, title: str):
     if "ae_2d_1" in coords:
         fig.colorbar(sc, ax=axes, label="relative energy / kJ mol$^{-1}$")
     return fig
+
+
+def calibration_curves(curves: pd.DataFrame, dims: pd.DataFrame, title: str):
+    """One panel per calibrated (window, group): each estimator's curve (mean raw estimate
+    against true dimension, band +- spread, references weighted for the group's trend), the
+    group's raw estimates (horizontal), its calibrated dimension and interval (vertical) and its DoF."""
+    keys = list(dict.fromkeys(zip(curves.window, curves.group)))
+    cols = min(3, max(len(keys), 1))
+    rows = max(1, -(-len(keys) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.ravel()[len(keys):]:
+        ax.set_visible(False)
+    for ax, (window, group) in zip(axes.ravel(), keys):
+        sub = curves[(curves.window == window) & (curves.group == group)]
+        row = dims[(dims.window == window) & (dims.group == group)]
+        for k, (name, c) in enumerate(sub.groupby("estimator", sort=False)):
+            colour = f"C{k}"
+            ax.plot(c.d, c["mean"], color=colour, label=name)
+            ax.fill_between(c.d, c["mean"] - c.spread, c["mean"] + c.spread, color=colour, alpha=0.15)
+            raw = row[f"raw_{name}"].iloc[0] if len(row) and f"raw_{name}" in row else np.nan
+            if np.isfinite(raw):
+                ax.axhline(raw, color=colour, ls=":", lw=1)
+        if len(row):
+            r = row.iloc[0]
+            if r.resolved:
+                ax.axvspan(r.calibrated_low, r.calibrated_high, color="black", alpha=0.08)
+                ax.axvline(r.calibrated, color="black", lw=1.5, label=f"calibrated {r.calibrated:.1f}")
+            if np.isfinite(r.dof) and group != "all":
+                ax.axvline(r.dof, color="red", ls="--", lw=1, label=f"DoF {int(r.dof)}")
+        ax.set(xlabel="true dimension of the references", ylabel="raw estimate", title=f"{group}, window {window}")
+        ax.legend(fontsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def calibration_validation(held_out: pd.DataFrame, title: str):
+    """Calibrated (combined, each DoF subset left out) against true dimension for every
+    reference ensemble, with the +-1 band: how well the calibration recovers known dimensions."""
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ok = held_out.dropna(subset=["combined"])
+    rng = np.random.default_rng(0)
+    d = ok.d.to_numpy(dtype=float)
+    est = d + ok.combined.to_numpy(dtype=float)
+    ax.scatter(d + rng.uniform(-0.15, 0.15, len(d)), est, s=8, alpha=0.5)
+    top = max(d.max(), est.max()) + 1 if len(d) else 2
+    ax.plot([0, top], [0, top], color="black", lw=1)
+    ax.fill_between([0, top], [-1, top - 1], [1, top + 1], color="black", alpha=0.08)
+    within = float(np.mean(np.abs(est - d) <= 1)) if len(d) else float("nan")
+    ax.set(xlabel="true dimension", ylabel="calibrated dimension (held out)", xlim=(0, top), ylim=(0, top),
+           title=f"{title}\n{within:.0%} of {len(d)} held-out references within +-1")
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,8 @@
 """The seed report's tables, gathered from the per-group analysis outputs.
 
+* Dimensions: the calibrated dimension of every group with its interval beside the
+  rigid-molecule DoF, or "unresolved" with the reason (calibration stage), and each
+  descriptor set's error on its reference ladder.
 * Table 1: structures (and PCA eigenvalues) per landscape and energy window.
 * Table 2: true degrees of freedom of a rigid molecule per space group.
 * Table 3: components for 80 % of the variance per group and window, beside
@@ -25,7 +28,7 @@ from ..symmetry import TOP10
 ANALYSIS_PATH = re.compile(r"(?P<landscape>[^/]+)/analysis/(?P<dset>[^/]+)/(?P<window>[^/]+)/(?P<group>[^/]+)/pca\.json$")
 
 
-def _group_order(group: str) -> tuple:
+def group_order(group: str) -> tuple:
     """Seed order for the top-10 groups, then others alphabetically, 'all' last."""
     top = [slug(symmetry.spacegroup_symbol(n)) for n in TOP10]
     if group == "all":
@@ -60,7 +63,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["_order"] = table.group.map(_group_order)
+    table["_order"] = table.group.map(group_order)
     table["_w"] = table.window.astype(float)
     table = table.sort_values(["dset", "landscape", "_order", "_w"]).drop(columns=["_order", "_w"])
     return table.reset_index(drop=True)
@@ -135,11 +138,14 @@ def table2(numbers: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
-    """Markdown blocks, one per descriptor set: groups down, landscape x window across,
-    then the set's linear measures, one row per group and window."""
+def table3_markdown(table: pd.DataFrame, threshold: str = "n80", dims: pd.DataFrame | None = None) -> str:
+    """Markdown blocks, one per descriptor set: groups down, landscape x window across: the
+    calibrated dimension with its interval (``dims``, from the calibration stage) beside the
+    DoF, then the components for 80 % and the elbow, then the set's linear measures."""
     out = []
     for dset, sub in table.groupby("dset", sort=False):
+        if dims is not None and len(dims) and (dims["set"] == dset).any():
+            out.append(_calibrated_pivot(dset, dims[dims["set"] == dset]))
         flag = f"{threshold}_limited"
         sub = sub.assign(**{flag: sub[flag] if flag in sub else False})
         index, columns = "group", ["landscape", "window"]
@@ -151,13 +157,27 @@ def table3_markdown(table: pd.DataFrame, threshold: str = "n80") -> str:
                              index=pivot.index, columns=pivot.columns)
         cells.columns = [f"{landscape} L{window}" for landscape, window in cells.columns]
         dof = sub.groupby("group").dof.first()
-        cells.insert(0, "DoF", dof.reindex(cells.index).astype("Int64").astype(str))
-        cells = cells.loc[sorted(cells.index, key=_group_order)]
+        cells.insert(0, "DoF", ["" if g == "all" else v for g, v in
+                                zip(cells.index, dof.reindex(cells.index).astype("Int64").astype(str))])
+        cells = cells.loc[sorted(cells.index, key=group_order)]
         out.append(f"### Descriptor set `{dset}`: components for 80 % of the variance (elbow)\n\n"
                    + cells.reset_index().to_markdown(index=False)
                    + f"\n\n† {threshold} >= (n - 1) / 2 (at m: >= (m - 1) / 2): the count is set by the "
                    "number of structures, not by the landscape.\n\n" + _linear_markdown(sub, threshold))
     return "\n\n".join(out)
+
+
+def _calibrated_pivot(dset: str, dims: pd.DataFrame) -> str:
+    """Groups down, landscape x window across: the calibrated dimension [interval], or
+    'unresolved'; the DoF beside it (a lower bound with the torsions for a flexible molecule)."""
+    cell = {(r.group, f"{r.landscape} L{r.window}"): (_dimension_cell(r) if r.resolved else "unresolved")
+            for r in dims.itertuples()}
+    groups = sorted({g for g, _ in cell}, key=group_order)
+    columns = list(dict.fromkeys(c for _, c in cell))
+    dof = {r.group: _dof_cell(r) for r in dims.itertuples()}
+    rows = [{"group": g, "DoF (rigid)": dof.get(g, ""), **{c: cell.get((g, c), "—") for c in columns}} for g in groups]
+    return (f"### Descriptor set `{dset}`: calibrated dimension [interval]\n\n" + pd.DataFrame(rows).to_markdown(index=False)
+            + "\n\nThe reasons for 'unresolved' are in the Dimensions table and in dimensions.csv.")
 
 
 def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
@@ -167,7 +187,8 @@ def _linear_markdown(sub: pd.DataFrame, threshold: str) -> str:
     rows = []
     for _, r in sub.iterrows():
         rows.append({
-            "landscape": r.landscape, "window": r.window, "group": r.group, "DoF": _int_cell(r.dof),
+            "landscape": r.landscape, "window": r.window, "group": r.group,
+            "DoF": "" if r.group == "all" else _int_cell(r.dof),
             "n": _int_cell(r.get("n_pca")), "rank": _int_cell(r["rank"]),
             threshold: _flagged(r[threshold], r.get(f"{threshold}_limited")),
             f"{threshold} at {at}": _mean_sd_cell(r.get(f"{threshold}_fixed"), r.get(f"{threshold}_fixed_sd"),
@@ -236,6 +257,7 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
     out = []
     for dset, sub in table.groupby("dset", sort=False):
         show = sub[cols].copy()
+        show["dof"] = ["" if g == "all" else _int_cell(v) for g, v in zip(sub.group, sub.dof)]
         for col in ("AE", "PCA_knee"):
             if col in show:
                 show[col] = [_latent_cell(v, status) for v, status in
@@ -245,6 +267,70 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
                 show[name] = [_estimate_cell(*v) for v in
                               zip(sub[name], *(sub.get(f"{name}_{k}", sub[name] * np.nan) for k in ("lo", "hi", "bias")))]
         out.append(f"### Descriptor set `{dset}`: dimension estimates\n\n" + show.to_markdown(index=False))
-    return ("Each estimate is followed by the 95 % interval of the same estimator on random halves of the group "
-            "and its bias (median on the halves minus the full estimate; negative: the estimate still grows with "
-            "the number of structures).\n\n" + "\n\n".join(out))
+    return ("Raw estimates, not dimensions: each has a bias that depends on the size of the group and on how the "
+            "landscape was sampled; the Dimensions table gives them calibrated. Each estimate is followed by the 95 % "
+            "interval of the same estimator on random halves of the group and its bias (median on the halves minus "
+            "the full estimate; negative: the estimate still grows with the number of structures). The group `all` "
+            "combines space groups and has no DoF of its own.\n\n" + "\n\n".join(out))
+
+
+def collect_dimensions(files: list[str | Path], sets: list[str]) -> pd.DataFrame:
+    """One row per landscape x set x window x group from the calibration stage's
+    dimensions.csv files; sets in the order given (the first is the main one)."""
+    parts = [pd.read_csv(f, dtype={"window": str, "group": str}) for f in map(Path, files)]
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
+    if table.empty:
+        return table
+    table["resolved"] = table.resolved.fillna(False).astype(bool)
+    table["_s"] = table["set"].map({name: k for k, name in enumerate(sets)}).fillna(len(sets))
+    table["_g"] = table.group.map(group_order)
+    table["_w"] = table.window.astype(float)
+    table = table.sort_values(["_s", "landscape", "_g", "_w"]).drop(columns=["_s", "_g", "_w"])
+    return table.reset_index(drop=True)
+
+
+def _dimension_cell(row) -> str:
+    """'9.6 [8.7, 10.5]' when resolved, else 'unresolved: reason'."""
+    if row.resolved:
+        return f"{row.calibrated:.1f} [{row.calibrated_low:.1f}, {row.calibrated_high:.1f}]"
+    return f"unresolved: {row.reason}"
+
+
+def _dof_cell(row) -> str:
+    """The rigid-molecule DoF; a lower bound (with the torsions) for a flexible molecule;
+    blank for a group that mixes space groups."""
+    if pd.isna(row.dof) or (row.group == "all" and isinstance(row.reason, str) and "combines" in row.reason):
+        return ""
+    torsions = int(row.torsions) if not pd.isna(row.torsions) else 0
+    return f">= {int(row.dof)} (+{torsions} torsions)" if torsions else f"{int(row.dof)}"
+
+
+def dimensions_markdown(dims: pd.DataFrame) -> str:
+    """Markdown: per descriptor set (main first), each group's calibrated dimension beside its DoF."""
+    out = []
+    for k, (dset, sub) in enumerate(dims.groupby("set", sort=False)):
+        show = pd.DataFrame({"landscape": sub.landscape, "window": sub.window, "group": sub.group, "n": sub.n,
+                             "DoF (rigid)": [_dof_cell(r) for r in sub.itertuples()],
+                             "calibrated dimension [interval]": [_dimension_cell(r) for r in sub.itertuples()]})
+        head = "main set" if k == 0 else "set"
+        out.append(f"### {head} `{dset}`\n\n" + show.to_markdown(index=False))
+    return "\n\n".join(out)
+
+
+def ladder_errors(held_out_files: list[str | Path]) -> pd.DataFrame:
+    """Per descriptor set: each estimator's and the combination's error on its reference
+    ladders (calibrated minus true d, leaving each DoF subset out): the number of references,
+    the mean absolute error and the fraction within +-1."""
+    parts = [pd.read_csv(f) for f in map(Path, held_out_files)]
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
+    if table.empty:
+        return table
+    skip = {"landscape", "set", "window", "group", "d", "pattern"}
+    rows = []
+    for dset, sub in table.groupby("set", sort=False):
+        for name in [c for c in sub.columns if c not in skip]:
+            err = sub[name].dropna().abs()
+            rows.append({"set": dset, "estimator": name, "references": len(err),
+                         "mean_abs_error": round(float(err.mean()), 3) if len(err) else None,
+                         "within_1": round(float((err <= 1).mean()), 3) if len(err) else None})
+    return pd.DataFrame(rows)

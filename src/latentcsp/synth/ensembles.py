@@ -64,6 +64,13 @@ class Ensemble:
         if isinstance(self.amplitude, dict):
             object.__setattr__(self, "amplitude", tuple(sorted(self.amplitude.items())))
 
+    @classmethod
+    def from_record(cls, record: dict) -> "Ensemble":
+        """The ensemble of a ``dataclasses.asdict`` record read back from JSON."""
+        amp = record.get("amplitude", 1.0)
+        amp = {str(k): float(v) for k, v in amp} if isinstance(amp, list) else amp
+        return cls(tuple(record["free"]), record.get("scheme", "full"), amp, record.get("sequence", "sobol"))
+
     @property
     def dimension(self) -> int:
         return len(self.free)
