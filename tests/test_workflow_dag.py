@@ -48,7 +48,7 @@ def test_dry_run_on_a_fresh_directory_lists_every_job(tmp_path):
     dry = run(root, "-n")
     spacegroups = ["P21_c", "P-1", "P212121", "Pbca", "Cc"]  # Cc is listed but absent: its jobs will skip
     groups, windows = spacegroups + ["all"], ["5", "20", "inf"]
-    assert dry.jobs == Counter({"ingest": 2, "select": 2, "descriptors": 2 * 2 * 5, "analyse": 2 * 2 * 3 * 6,
+    assert dry.jobs == Counter({"sources": 2, "ingest": 2, "select": 2, "descriptors": 2 * 2 * 5, "analyse": 2 * 2 * 3 * 6,
                                 "latent": 2 * 3 * 6, "references": 2, "calibrate": 2 * 2, "summary": 1,
                                 "all": 1}), dry.text[-3000:]
     assert set(dry.outputs("descriptors")) == {f"results/{land}/descriptors/{s}/{sg}.h5" for land in "mn"
@@ -68,9 +68,25 @@ def test_dry_run_with_spacegroups_all_shows_the_checkpoint(tmp_path):
     root = two_landscapes(tmp_path)
     dry = run(root, "-n")
     # one reference job per landscape and one calibration per landscape x set are known before select has run
-    assert dry.jobs == Counter({"ingest": 2, "select": 2, "references": 2, "calibrate": 4, "summary": 1, "all": 1}), \
-        dry.text[-3000:]
+    assert dry.jobs == Counter({"sources": 2, "ingest": 2, "select": 2, "references": 2, "calibrate": 4, "summary": 1,
+                                "all": 1}), dry.text[-3000:]
     assert "checkpoint" in dry.text  # the descriptor/analysis fan-out appears once select has run
+
+
+def test_a_failed_ingest_names_one_input_not_every_file(tmp_path):
+    # a landscape of 60 files that hold no structure: its ingest fails ...
+    root = make_workflow(tmp_path / "wf", n_structures=0, config=edited_config(**{"landscapes.m.source": "bad"}))
+    (root / "bad").mkdir()
+    for k in range(60):
+        (root / "bad" / f"broken{k:02d}.extxyz").write_text("2\nnot a frame\n")
+    failed = run(root, "--until", "ingest", check=False)
+    assert failed.returncode != 0 and "Error in rule ingest" in failed.text, failed.text[-3000:]
+    # ... and Snakemake's message names the landscape's file list, not its 60 files; the log it shows
+    # names the first 50 with their reasons
+    error = failed.text[failed.text.index("Error in rule ingest"):]
+    job, log = error.split("    log:", 1)
+    assert "input: results/m/sources.csv\n" in job and "broken" not in job, job
+    assert "broken49.extxyz" in log and "broken50" not in log and "... and 10 more (see quarantine.csv)" in log
 
 
 @pytest.mark.slow

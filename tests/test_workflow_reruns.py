@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 # spacegroups: all asks for the analysed groups only: windows 5 and 20 (inf is skipped: every structure
 # lies within 20 kJ/mol) x 4 space groups and `all`
-FIRST = Counter({"ingest": 1, "select": 1, "descriptors": 4, "analyse": 10, "calibrate": 1, "summary": 1, "all": 1})
+FIRST = Counter({"sources": 1, "ingest": 1, "select": 1, "descriptors": 4, "analyse": 10, "references": 1,
+                 "calibrate": 1, "summary": 1, "all": 1})
 
 
 def test_new_structures_rerun_only_the_groups_they_join(tmp_path):
@@ -34,15 +35,16 @@ def test_new_structures_rerun_only_the_groups_they_join(tmp_path):
     # two new P2_1/c structures, 6 kJ/mol above the minimum (inside the 20 kJ/mol window only)
     new = write_structures(root / "land", [100, 101], sg=14)
     # which groups they join is known once they are read: the dry run shows ingest and select ...
-    assert run(root, "-n").jobs == Counter({"ingest": 1, "select": 1, "calibrate": 1, "summary": 1, "all": 1})
+    assert run(root, "-n").jobs == Counter({"sources": 1, "ingest": 1, "select": 1, "references": 1, "calibrate": 1,
+                                            "summary": 1, "all": 1})
     # ... and after `--until select` exactly the jobs that will rerun (README: "Inspecting a run before it runs"):
     # the P2_1/c descriptors, and every analysis reading them: P2_1/c and `all`, in both windows (their file
     # is new); the other space groups' descriptors and analyses do not
-    assert run(root, "--until", "select").jobs == Counter({"ingest": 1, "select": 1})
+    assert run(root, "--until", "select").jobs == Counter({"sources": 1, "ingest": 1, "select": 1})
     planned = run(root, "-n")
     again = run(root)
-    assert again.jobs == planned.jobs == Counter({"descriptors": 1, "analyse": 4, "calibrate": 1, "summary": 1,
-                                                  "all": 1}), again.text[-4000:]
+    assert again.jobs == planned.jobs == Counter({"descriptors": 1, "analyse": 4, "references": 1, "calibrate": 1,
+                                                  "summary": 1, "all": 1}), again.text[-4000:]
     assert again.outputs("descriptors") == ["results/m/descriptors/a/P21_c.h5"]
     analysed = sorted(out.split(",")[0] for out in again.outputs("analyse"))
     assert analysed == [f"results/m/analysis/a/{w}/{g}/pca.json" for w in ("20", "5") for g in ("P21_c", "all")]

@@ -50,6 +50,15 @@ def cmd_ingest(args) -> None:
     print(result.summary(args.name), file=sys.stderr)
 
 
+def cmd_sources(args) -> None:
+    from .ingest import LandscapeSpec, source_listing
+    from .store import write_csv
+
+    listing = source_listing(LandscapeSpec.from_config(args.name, args.spec))
+    write_csv(listing, args.out)
+    print(f"sources {args.name}: {len(listing)} files, {listing.bytes.sum() / 1e6:.1f} MB", file=sys.stderr)
+
+
 def cmd_select(args) -> None:
     from .select import make_groups, selection, write_stamps
     from .store import job_record, read_manifest, write_csv, write_json
@@ -231,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch-roy", help="download the ROY landscape (skmatter 0.2.0 wheel)")
     p.add_argument("--out", required=True, type=Path, help="output .xyz.bz2 path")
     p.set_defaults(func=cmd_fetch_roy)
+
+    p = sub.add_parser("sources", help="list the files a landscape is read from (sources.csv: path, bytes)",
+                       description="The ingest job's one input: a landscape of 10^5 files would otherwise make "
+                                   "Snakemake print every path in the ingest job's messages.")
+    p.add_argument("--name", required=True, help="landscape name")
+    p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv, ingest.json")
     p.add_argument("--name", required=True, help="landscape name")

@@ -12,6 +12,7 @@ so that one mistyped value cannot move the zero of every relative energy.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import time
@@ -423,6 +424,15 @@ def _first_with(first: dict[str, str], content_hash: str, ident: str) -> str:
 def quarantine_table(records: list[Rejected]) -> pd.DataFrame:
     return pd.DataFrame([[q.source, q.id or "", q.line or "", q.reason] for q in records],
                         columns=store.QUARANTINE_COLUMNS)
+
+
+def source_listing(spec: LandscapeSpec) -> pd.DataFrame:
+    """The files the landscape is read from (its source's, then its energy table), with their sizes
+    in bytes (store.SOURCES_COLUMNS): what the workflow's ingest job waits for, in one file."""
+    from .io import expand_source
+
+    files = expand_source(spec.source, spec.format) + ([spec.energies] if spec.energies else [])
+    return pd.DataFrame([[f, os.path.getsize(f)] for f in files], columns=store.SOURCES_COLUMNS)
 
 
 def write_quarantine(records: list[Rejected], outdir: str | Path) -> Path:

@@ -41,6 +41,7 @@ MANIFEST_COLUMNS = [
     "spacegroup_stated", "z", "zprime", "site_symmetry", "density", "n_atoms", "hash",
 ]
 QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
+SOURCES_COLUMNS = ["path", "bytes"]  # sources.csv: the files a landscape is read from
 #: layout tag of structures.h5 (2: per-atom orbits added); the ingest rule reruns when it changes
 STRUCTURES_LAYOUT = "latentcsp.structures/2"
 

@@ -13,3 +13,4 @@ wildcard_constraints:
 localrules:
     all,
     fetch_roy,
+    sources,

@@ -14,9 +14,26 @@ rule fetch_roy:
         "latentcsp fetch-roy --out {output} 2> {log}"
 
 
-rule ingest:
+# Every file of a landscape's source, listed by a job on the submit host: the ingest then has one
+# input, so its messages (a failed ingest above all) do not print 10^5 paths.
+rule sources:
     input:
         PLAN.landscape_files,
+    output:
+        "results/{landscape}/sources.csv",
+    params:
+        spec=PLAN.landscape_spec,
+    conda:
+        "../../envs/latentcsp.yaml"
+    log:
+        "logs/{landscape}/sources.log",
+    shell:
+        "latentcsp sources --name {wildcards.landscape} --spec {params.spec} --out {output} 2> {log}"
+
+
+rule ingest:
+    input:
+        "results/{landscape}/sources.csv",
     output:
         structures="results/{landscape}/structures.h5",
         manifest="results/{landscape}/manifest.csv",
