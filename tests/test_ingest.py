@@ -149,11 +149,14 @@ def test_ingest_to_writes_what_the_in_memory_ingest_writes(tmp_path, monkeypatch
     overlap = methanol_like()
     overlap.positions[1] = overlap.positions[0] + [0.2, 0.0, 0.0]
     frames.append(to_extxyz_frame(overlap, "overlap", energy=1.0))
+    frames.append(to_extxyz_frame(methanol_like(), "far", energy=5000.0))  # an outlier, known once all are read
     spec = LandscapeSpec("m", _landscape(tmp_path, frames))
     write_landscape(ingest(spec, progress=False), tmp_path / "memory")
     monkeypatch.setattr(ingest_module, "STAGING_CHUNK", 2)  # several staging chunks
     result = ingest_to(spec, tmp_path / "streamed", progress=False)
-    assert result.n_kept == 5 and not result.crystals and len(result.quarantine) == 3
+    assert result.n_kept == 5 and not result.crystals and len(result.quarantine) == 4
+    far = pd.read_csv(tmp_path / "streamed" / "quarantine.csv").set_index("id").loc["far"]
+    assert far.reason.startswith("energy outlier: 5000 kJ/mol") and far.line > 1
     assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == ["manifest.csv", "quarantine.csv",
                                                                          "structures.h5"]
     for name in ("manifest.csv", "quarantine.csv"):

@@ -57,7 +57,7 @@ def test_new_structures_rerun_only_the_groups_they_join(tmp_path):
     run(fresh)
     problems, counts = compare_dirs(fresh / "results", root / "results")
     assert not problems, problems
-    assert counts["hdf5"] == 5  # structures.h5 and the four descriptor groups
+    assert counts["hdf5"] == 6  # structures.h5, the four descriptor groups and the references
 
 
 def test_descriptor_parameter_reruns_descriptors_and_after(tmp_path):
