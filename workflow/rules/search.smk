@@ -1,16 +1,16 @@
 # From the latent space back to crystals: one job per generated landscape x space group
 # (decoded crystals and the search-efficiency test), then one table. Landscapes that the
 # generator did not make (ROY: a flexible molecule) and trial landscapes get no job
-# (helpers in search_common.smk).
+# (latentcsp.workflow.Plan decides which).
 
 
 rule search:
     input:
         structures=ancient("results/{landscape}/structures.h5"),
         manifest=ancient("results/{landscape}/manifest.csv"),
-        descriptors=f"results/{{landscape}}/descriptors/{SEARCH_SET}/{{group}}.h5",
-        molecule=lambda wc: SYNTH_MOLECULES[config["landscapes"][wc.landscape]["synth"]],
-        dimensions=search_dimensions,
+        descriptors=PLAN.search_descriptors,
+        molecule=PLAN.search_molecule,
+        dimensions=PLAN.search_dimensions,
     output:
         json="results/{landscape}/search/{group}/search.json",
         decoded=directory("results/{landscape}/search/{group}/decoded"),
@@ -24,11 +24,11 @@ rule search:
             labels={"group": "{group}"},
         ),
     params:
-        settings=search_settings(),
-        set_name=SEARCH_SET,
-        dset=as_json(DESCRIPTOR_SETS[SEARCH_SET]),
+        settings=PLAN.search_settings(),
+        set_name=PLAN.search_set,
+        dset=PLAN.search_descriptor_set(),
         dimensions=lambda wc, input: f"--dimensions {input.dimensions}" if input.dimensions else "",
-        seed=SYNTH.get("seed", 0),
+        seed=config["synth"]["seed"],
     threads: 1
     conda:
         "../../envs/latentcsp.yaml"
@@ -44,8 +44,8 @@ rule search:
 
 rule search_summary:
     input:
-        searches=all_searches,
-        curves=all_search_curves,
+        searches=PLAN.all_searches,
+        curves=PLAN.all_search_curves,
     output:
         table="results/search/summary.csv",
         markdown=report("results/search/summary.md", caption="../report/search.rst", category="Decoded crystals"),

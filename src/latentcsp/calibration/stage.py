@@ -79,7 +79,8 @@ class Group:
             if e.get("dimension") is not None and std is not None:
                 ival[name] = (max(e["dimension"] - 1.96 * std, 0.0), e["dimension"] + 1.96 * std)
         scales = ids.get("estimators", {}).get("GRIDE", {}).get("scales", {}).get("dimension")
-        return cls(folder.parent.name, folder.name, int(pca["dedup"]["n_kept"]), pca["dof"], est, ival,
+        key = pca.get("key") or {"window": folder.parent.name, "group": folder.name}  # older outputs: the path's
+        return cls(str(key["window"]), key["group"], int(pca["dedup"]["n_kept"]), pca["dof"], est, ival,
                    curves.trend(scales))
 
     def spacegroup(self) -> tuple[int | None, str | None]:
