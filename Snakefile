@@ -1,7 +1,10 @@
 # latentcsp: how many dimensions does a crystal structure prediction landscape have?
-# Thin rules; all logic is in src/latentcsp and reached through the `latentcsp` CLI.
+# Thin rules; all logic is in src/latentcsp and reached through the `latentcsp` CLI. What runs,
+# and how big each job is, is decided by latentcsp.workflow.Plan (the plan is complete when the
+# DAG is built: `snakemake -n` lists every job; see README, "Inspecting a run before it runs").
 
 from snakemake.utils import min_version, validate
+from latentcsp.workflow import Plan, shell_json
 
 min_version("8.0")
 
@@ -14,6 +17,12 @@ if not workflow.overwrite_configfiles:
 
 validate(config, "workflow/schemas/config.schema.yaml")
 
+PLAN = Plan(
+    config,
+    selection=lambda landscape: checkpoints.select.get(landscape=landscape).output.selection,
+    executor=lambda: workflow.executor_plugin,
+)
+
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
@@ -22,6 +31,8 @@ include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/calibration.smk"
 include: "workflow/rules/latent.smk"
+include: "workflow/rules/search.smk"
+include: "workflow/rules/report.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -29,4 +40,4 @@ report: "workflow/report/workflow.rst"
 
 rule all:
     input:
-        "results/summary/summary.md",
+        PLAN.targets,

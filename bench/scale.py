@@ -1,29 +1,33 @@
 #!/usr/bin/env python
-"""Per-structure cost of each pipeline stage on growing landscapes, at 1 and 2 MPI ranks.
+"""Time and peak memory of each pipeline stage on landscapes of up to 10^5 structures.
 
-    .venv/bin/python bench/scale.py                       # ROY x1, x2, x4 (264 .. 1056 structures)
-    .venv/bin/python bench/scale.py --factors 1 2 4 8     # up to 2112 structures
-    .venv/bin/python bench/scale.py --json bench/scale.json
-    .venv/bin/python bench/scale.py --factors 8 32 --stages descriptors   # larger, no analysis
+    .venv/bin/python bench/scale.py --quick              # 2 640 and 10 560 structures (about 15 min)
+    .venv/bin/python bench/scale.py                      # 10^4 and 10^5 (about 1.5 h, 15 GB of scratch)
+    .venv/bin/python bench/scale.py --structures 264 1056 2112 --ranks 1 2 --json bench/scale.json
+    .venv/bin/python bench/scale.py --structures 8448 --stages descriptors   # no analysis
 
 The landscape is the real ROY set (264 structures, 19 space groups; fetched
-as the pipeline does if resources/roy/ is empty) replicated ``k`` times; each
-copy after the first has its atoms moved by 0.005 Å (Gaussian) so that no two
-structures are identical (the descriptor cache and the near-duplicate filter
-would otherwise see copies).  Each stage runs as the pipeline runs it, one
-``latentcsp <stage>`` process (the MPI runs under ``mpiexec -n 2``), timed
-with ``os.wait4``: wall time, CPU time of the process tree and the peak
-resident memory of its largest process.  Stages:
+as the pipeline does if resources/roy/ is empty) copied until it holds the
+asked number of structures, one extended-XYZ file per copy (the extxyz
+reader holds a whole file in memory); each copy after the first has its atoms moved by
+0.005 Å (Gaussian) so that no two structures are identical (the descriptor
+cache and the near-duplicate filter would otherwise see copies).  Each stage
+runs as the pipeline runs it, one ``latentcsp <stage>`` process (the MPI runs
+under ``mpiexec -n 2``), timed with ``os.wait4``: wall time, CPU time of the
+process tree and the peak resident memory of its largest process.  Stages:
 
 * ``ingest``: read, check and canonicalise every structure (one process);
-* ``descriptors``: ANI-2x vectors of every structure as one group, no cache,
-  at 1 and 2 ranks (``--descriptor-sets`` to add ``inter-atoms``);
-* ``analyse``: PCA, intrinsic dimension (the config's estimators, n_boot) and
-  the PC map of the whole landscape as one group.
+* ``descriptors``: ANI-2x vectors of every structure as one group, no cache
+  (``--ranks`` 1 and/or 2; ``--descriptor-sets`` to add ``inter-atoms``);
+* ``analyse``: the whole landscape as one group (the combined group ``all``
+  of a landscape with every structure within the window): PCA, intrinsic
+  dimension (the config's estimators, n_boot), the PC map; above
+  ``analysis.subsample`` structures (``--subsample``, 2000) the spectrum is
+  streamed and the estimators run on the subsample.
 
 Prints one table row per (stage, size, ranks) and the fitted cost model:
-seconds per structure (ingest, descriptors) and a power law t = a n^b
-(analyse), plus memory per structure; README "Cost model" quotes it.
+seconds per structure (ingest, descriptors), a power law t = a n^b
+(analyse), and memory = base + slope n; README "Cost model" quotes it.
 """
 
 from __future__ import annotations
@@ -50,10 +54,12 @@ SETS = {
 }
 
 
-def timed(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd``; wall seconds, CPU seconds (process tree) and peak RSS (MB) of its largest process."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               NUMBA_NUM_THREADS="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+def timed(cmd: list[str], log: Path, threads: int = 1) -> dict:
+    """Run ``cmd`` with ``threads`` BLAS/numba threads; wall seconds, CPU seconds (process tree) and
+    peak RSS (MB) of its largest process."""
+    t = str(threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t,
+               NUMBA_NUM_THREADS=t, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     t0 = time.perf_counter()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
@@ -65,27 +71,31 @@ def timed(cmd: list[str], log: Path) -> dict:
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
 
 
-def replicate(src: Path, factor: int, out: Path, seed: int = 0) -> int:
-    """Write ROY ``factor`` times into one extxyz file, copies jittered; returns the structure count."""
+def replicate(src: Path, size: int, out: Path, seed: int = 0) -> int:
+    """Write ROY into the folder ``out``, one extxyz file per copy (jittered after the first), until
+    it holds ``size`` structures; returns the structure count."""
     from ase.io import read, write
 
     frames = read(src, index=":", format="extxyz")
     rng = np.random.default_rng(seed)
-    copies = []
     for atoms in frames:  # ase moves `energy` into a calculator on reading: back into info
         if atoms.calc is not None:
             atoms.info["energy"] = atoms.get_potential_energy()
             atoms.calc = None
-    for r in range(factor):
-        for atoms in frames:
+    written = 0
+    out.mkdir(parents=True, exist_ok=True)
+    for r in range(math.ceil(size / len(frames))):
+        copies = []
+        for atoms in frames[: size - written]:
             a = atoms.copy()
             a.info = dict(atoms.info)
             if r:
                 a.positions += rng.normal(0.0, 0.005, a.positions.shape)
                 a.info["name"] = f"{atoms.info['name']}_r{r}"
             copies.append(a)
-    write(out, copies, format="extxyz")
-    return len(copies)
+        write(out / f"copy{r:04d}.extxyz", copies, format="extxyz")
+        written += len(copies)
+    return written
 
 
 def centre_atoms(manifest: Path) -> float:
@@ -102,22 +112,23 @@ def fetch_roy() -> Path:
     return ROY
 
 
-def bench(factors, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse")) -> list[dict]:
+def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse"), threads: int = 1) -> list[dict]:
     rows = []
     src = fetch_roy()
-    for k in factors:
-        d = workdir / f"x{k}"
+    for size in sizes:
+        d = workdir / f"n{size}"
         d.mkdir(parents=True, exist_ok=True)
-        xyz = d / "roy.extxyz"
-        n = replicate(src, k, xyz)
+        xyz = d / "roy"
+        n = replicate(src, size, xyz)
         spec = json.dumps({"source": str(xyz), "format": "extxyz"})
         r = timed([str(BIN / "latentcsp"), "ingest", "--name", "roy", "--spec", spec, "--outdir", str(d)],
                   d / "ingest.log")
+        shutil.rmtree(xyz)
         atoms = centre_atoms(d / "manifest.csv")
         rows.append({"stage": "ingest", "n": n, "ranks": 1, **r})
         print(_row(rows[-1]), flush=True)
         timed([str(BIN / "latentcsp"), "select", "--manifest", str(d / "manifest.csv"), "--windows", "1000",
-               "--spacegroups", "all", "--out", str(d / "groups.csv")], d / "select.log")
+               "--spacegroups", "all", "--min-group-size", "2", "--out", str(d / "groups.csv")], d / "select.log")
         for name in sets if "descriptors" in stages else []:
             for nr in ranks:
                 out = d / f"{name}.{nr}.h5"
@@ -130,17 +141,32 @@ def bench(factors, sets, ranks, analysis, workdir: Path, stages=("descriptors", 
                 rows.append({"stage": f"descriptors {name}", "n": n, "ranks": nr, "centre_atoms": atoms,
                              "file_mb": out.stat().st_size / 1e6, **r})
                 print(_row(rows[-1]), flush=True)
+                if nr != ranks[0]:
+                    out.unlink()
             if "analyse" not in stages:
                 continue
-            r = timed([str(BIN / "latentcsp"), "analyse", "--descriptors", str(d / f"{name}.1.h5"),
+            r = timed([str(BIN / "latentcsp"), "analyse", "--descriptors", str(d / f"{name}.{ranks[0]}.h5"),
                        "--groups", str(d / "groups.csv"), "--manifest", str(d / "manifest.csv"),
                        "--window", "1000", "--group", "all", "--settings", json.dumps(analysis),
-                       "--outdir", str(d / f"analysis-{name}")], d / f"analyse.{name}.log")
-            rows.append({"stage": f"analyse {name}", "n": n, "ranks": 1,
-                         "input_mb": (d / f"{name}.1.h5").stat().st_size / 1e6, **r})
+                       "--outdir", str(d / f"analysis-{name}")], d / f"analyse.{name}.log", threads)
+            rows.append({"stage": f"analyse {name}", "n": n, "ranks": 1, "threads": threads,
+                         "input_mb": (d / f"{name}.{ranks[0]}.h5").stat().st_size / 1e6, **r,
+                         "phases": _phases(d / f"analyse.{name}.log"),
+                         "result": _result(d / f"analysis-{name}" / "pca.json")})
             print(_row(rows[-1]), flush=True)
         shutil.rmtree(d)
     return rows
+
+
+def _result(pca_json: Path) -> dict:
+    """What the analysis found: its counts, elbow, rank and solver."""
+    pca = json.loads(pca_json.read_text())
+    return {k: pca.get(k) for k in ("n_samples", "solver", "rank", "n_components", "elbow", "truncated")}
+
+
+def _phases(log: Path) -> list[str]:
+    """The analysis log's lines that time its phases."""
+    return [line for line in log.read_text().splitlines() if line.startswith("[analyse")]
 
 
 def _row(r: dict) -> str:
@@ -185,20 +211,25 @@ def model(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4], help="ROY copies per landscape")
-    ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--structures", type=int, nargs="+", default=[10_000, 100_000], help="landscape sizes")
+    ap.add_argument("--quick", action="store_true", help="2 640 and 10 560 structures")
+    ap.add_argument("--ranks", type=int, nargs="+", default=[1], help="MPI ranks of the descriptor runs")
     ap.add_argument("--descriptor-sets", nargs="+", default=["all-atoms"], choices=sorted(SETS))
     ap.add_argument("--estimators", nargs="+", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
     ap.add_argument("--n-boot", type=int, default=20)
+    ap.add_argument("--subsample", type=int, default=2000, help="analysis.subsample")
     ap.add_argument("--stages", nargs="+", default=["descriptors", "analyse"], choices=["descriptors", "analyse"],
                     help="stages after ingest (which always runs: it makes the landscape)")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads of the analysis (the others: 1)")
     ap.add_argument("--json", type=Path, help="write rows and model here")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
-    analysis = {"estimators": args.estimators, "n_boot": args.n_boot, "min_size": 20, "thresholds": [0.8, 0.9]}
+    sizes = [2640, 10560] if args.quick else args.structures
+    analysis = {"estimators": args.estimators, "n_boot": args.n_boot, "min_size": 20, "thresholds": [0.8, 0.9],
+                "subsample": args.subsample}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="latentcsp-scale-"))
     print(f"# {os.uname().machine}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; scratch {workdir}")
-    rows = bench(args.factors, args.descriptor_sets, args.ranks, analysis, workdir, args.stages)
+    rows = bench(sizes, args.descriptor_sets, args.ranks, analysis, workdir, args.stages, args.threads)
     fitted = model(rows)
     print("\n# cost model: t = startup + slope * n (CPU seconds of the process tree), b = exponent of a power law")
     for key, m in fitted.items():

@@ -59,9 +59,15 @@ def test_resampling_interval_widens_the_calibrated_interval():
     assert wide.high - wide.low > narrow.high - narrow.low + 3.0
 
 
-def test_interval_never_goes_below_zero():
+def test_interval_stays_within_the_possible_dimensions():
     cal = Calibration(_references({"A": lambda d: d}, noise=1.0), ["A"], max_width=50)
-    assert cal.calibrate({"A": 1.0}, {"A": (0.0, 3.0)}, None, "A").low >= 0.0
+    assert cal.calibrate({"A": 1.0}, {"A": (0.0, 3.0)}, None, "A").low == 1.0
+    refs = _references({"A": lambda d: d}, noise=1.5, seed=1)
+    free = Calibration(refs, ["A"], max_width=3).calibrate({"A": 10.0}, {}, None, "A")
+    capped = Calibration(refs, ["A"], max_width=3, ceiling=10).calibrate({"A": 10.0}, {}, None, "A")
+    assert free.high > 10 and not free.resolved and "wider than 3" in free.reason  # the spread alone
+    assert capped.value == free.value and capped.low == free.low and capped.high == 10
+    assert capped.resolved and 10 - capped.low <= 3  # a dimension above the DoF is not possible
 
 
 def test_combined_is_the_mean_of_the_estimators():

@@ -9,13 +9,13 @@ import pytest
 
 from latentcsp.analysis.group import AnalysisConfig
 from latentcsp.analysis.group import run as analyse
-from latentcsp.calibration.references import LadderDesign, as_structures, reference_molecule
+from latentcsp.calibration.references import LadderDesign, as_structures, landscape_packing, reference_molecule
 from latentcsp.calibration.stage import CalibrationConfig, Group, generate_references
 from latentcsp.calibration.stage import run as calibrate
 from latentcsp.descriptors.stage import DescriptorSet, compute_group, describe, reference_orbits
 from latentcsp.ingest import LandscapeSpec, ingest, write_landscape
 from latentcsp.select import make_groups
-from latentcsp.store import read_manifest, read_structures, write_csv
+from latentcsp.store import read_manifest, read_references, read_structures, write_csv
 from latentcsp.synth import CrystalModel, read_xyz
 from latentcsp.synth.ensembles import Ensemble, sample
 from latentcsp.synth.res import write_res
@@ -83,6 +83,15 @@ def test_calibrated_dimension_of_a_known_landscape(landscape):
     made = generate_references(root / "out" / "structures.h5", root / "out" / "groups.csv", 20, ccfg,
                                root / "references.h5")
     assert made == "references: 1 space groups, 24 ensembles"  # P-1 only: 12 d x 1 subset x 2 schemes
+    (refset,) = read_references(root / "references.h5")
+    assert refset["base_origin"] == "its lowest-energy structure"
+    # the lattice and position DoF the references hold fixed take the landscape's own values, not
+    # those of a packing of their own (a local step in rot_y moves every rotation-vector component)
+    structures = read_structures(root / "out" / "structures.h5")
+    model = CrystalModel(reference_molecule(structures), "P-1")
+    frozen = [name not in ("b", "x") and not name.startswith("rot") for name in refset["names"]]
+    for s in (0, len(structures.ids) - 1):
+        np.testing.assert_allclose(landscape_packing(structures, s, model)[frozen], refset["base"][frozen], atol=1e-4)
     line = calibrate("known3", root / "out" / "structures.h5", root / "references.h5",
                      [root / "out" / "analysis" / "100" / g for g in ("P-1", "all")], SET, cfg, ccfg, out)
     assert "2 groups" in line
@@ -120,3 +129,6 @@ def test_references_round_trip_through_the_store(tmp_path):
     assert back["spacegroup"] == 14 and back["names"] == item["names"]
     assert [Ensemble.from_record(r) for r in back["ensembles"]] == ens
     assert all(np.array_equal(a, b) for a, b in zip(back["thetas"], item["thetas"]))
+    assert "base_origin" not in back  # optional
+    write_references(tmp_path / "r.h5", [item | {"base_origin": "a generated dense packing"}])
+    assert read_references(tmp_path / "r.h5")[0]["base_origin"] == "a generated dense packing"

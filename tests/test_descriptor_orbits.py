@@ -16,7 +16,7 @@ from crystals import methanol_like
 
 from latentcsp.descriptors import aev
 from latentcsp.descriptors.stage import DescriptorSet, compute_group
-from latentcsp.ingest import _one_molecule
+from latentcsp.ingest import one_molecule
 from latentcsp.io import RawStructure
 from latentcsp.store import read_matrix, read_structures, write_structures
 from latentcsp.canonical import Reference
@@ -79,7 +79,7 @@ def sorted_within(rows, least):
 
 
 def _ingest(raws):
-    kept, bad = _one_molecule([analyse(r) for r in raws], Options())
+    kept, bad = one_molecule([analyse(r) for r in raws], Options())
     assert not bad
     return kept
 

@@ -14,7 +14,7 @@ from crystals import methanol_like
 from latentcsp.descriptors import aev
 from latentcsp.descriptors.stage import DescriptorSet, balance, compute_group
 from latentcsp.io import RawStructure
-from latentcsp.ingest import _one_molecule
+from latentcsp.ingest import one_molecule
 from latentcsp.store import read_matrix, read_structures, write_structures
 from latentcsp.structure import Options, analyse
 
@@ -29,7 +29,7 @@ def _crystals(n, start=0, permute=False):
         if permute:
             atoms = atoms[rng.permutation(len(atoms))]
         out.append(analyse(RawStructure(f"s{k}", "t", atoms.cell[:], atoms.positions, atoms.numbers, 0.0)))
-    kept, bad = _one_molecule(out, Options())
+    kept, bad = one_molecule(out, Options())
     assert not bad
     return kept
 
@@ -71,7 +71,7 @@ def test_vectors_do_not_depend_on_atom_order_in_the_file(tmp_path):
     shuffled = _crystals(3, permute=True)
     for c in shuffled:
         c.id += "-shuffled"
-    structures = _store(tmp_path, _one_molecule(plain + shuffled, Options())[0])
+    structures = _store(tmp_path, one_molecule(plain + shuffled, Options())[0])
     for dset in (INTER, DescriptorSet("el", "ani2x", "all", "elements")):
         compute_group(structures, dset, tmp_path / "d.h5")
         X = read_matrix(tmp_path / "d.h5")[1]

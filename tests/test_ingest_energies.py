@@ -110,19 +110,23 @@ def test_a_landscape_with_nothing_good_names_its_files_and_writes_its_quarantine
     src = tmp_path / "data"
     src.mkdir()
     (src / "a.res").write_bytes(bytes(range(256)) * 8)
-    (src / "b.xyz").write_text(extxyz_frame(methanol_like(), "b", None))
+    # a landscape may have no energies at all, but where one structure has one, the others need one too
+    frames = extxyz_frame(methanol_like(), "b", None) + extxyz_frame(methanol_like(), "b2", 1e307)
+    (src / "b.xyz").write_text(frames)
     (src / "c.cif").write_text("data_c\n_cell_length_a 7\n")
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "latentcsp.cli", "ingest", "--name", "m", "--spec",
-                           json.dumps({"source": str(src)}), "--outdir", str(out)], capture_output=True, text=True,
-                          timeout=300)
+                           json.dumps({"source": str(src), "energy_unit": "hartree"}), "--outdir", str(out)],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
+    second = 1 + len(frames.splitlines()) // 2
     for name, reason in (("a.res", "binary data, not a text file"), ("b.xyz line 1 (b)", "missing energy"),
+                         (f"b.xyz line {second} (b2)", "too large to convert to kJ/mol"),
                          ("c.cif", "missing _cell_length_b")):
         assert f"{name}" in proc.stderr and reason in proc.stderr, proc.stderr
     assert f"reasons written to {out / 'quarantine.csv'}" in proc.stderr
     table = pd.read_csv(out / "quarantine.csv")
-    assert sorted(table.source.str.rsplit("/", n=1).str[1]) == ["a.res", "b.xyz", "c.cif"]
+    assert sorted(table.source.str.rsplit("/", n=1).str[1]) == ["a.res", "b.xyz", "b.xyz", "c.cif"]
 
 
 # ------------------------------------------------------------------ real landscapes keep every structure

@@ -53,6 +53,7 @@ CONFIG = {
     "analysis": {"estimators": ["TwoNN", "MLE"], "n_boot": 0, "min_size": 5, "thresholds": [0.8]},
     "calibration": {"patterns": 1, "schemes": ["full", "local"]},
     "latent": {"sets": []},
+    "calibration": {"patterns": 1, "schemes": ["full"]},
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 
@@ -31,49 +32,80 @@ def cmd_fetch_roy(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from .ingest import LandscapeError, LandscapeSpec, ingest, write_landscape, write_quarantine
+    from .ingest import LandscapeError, LandscapeSpec, ingest_to, write_quarantine
+    from .store import job_record, write_json
     from .structure import Options
 
+    start = time.perf_counter()
     spec = LandscapeSpec.from_config(args.name, args.spec)
     opts = Options(**args.options)
     try:
-        result = ingest(spec, opts)
+        result = ingest_to(spec, args.outdir, opts)
     except LandscapeError as exc:
         written = "" if exc.quarantine is None else f"\nreasons written to {write_quarantine(exc.quarantine, args.outdir)}"
         sys.exit(f"latentcsp ingest: {exc}{written}")
     except FileNotFoundError as exc:
         sys.exit(f"latentcsp ingest: {exc}")
-    write_landscape(result, args.outdir)
+    write_json({**result.record(args.name), "job": job_record(start)}, args.outdir / "ingest.json")
     print(result.summary(args.name), file=sys.stderr)
 
 
-def cmd_select(args) -> None:
-    from .select import group_sizes, make_groups
-    from .store import read_manifest, write_csv
+def cmd_sources(args) -> None:
+    from .ingest import LandscapeSpec, source_listing
+    from .store import write_csv
 
+    listing = source_listing(LandscapeSpec.from_config(args.name, args.spec))
+    write_csv(listing, args.out)
+    print(f"sources {args.name}: {len(listing)} files, {listing.bytes.sum() / 1e6:.1f} MB", file=sys.stderr)
+
+
+def cmd_select(args) -> None:
+    from .select import make_groups, selection, write_stamps
+    from .store import job_record, read_manifest, write_csv, write_json
+
+    start = time.perf_counter()
     manifest = read_manifest(args.manifest)
     groups = make_groups(manifest, args.windows, args.spacegroups)
+    chosen = selection(args.name, manifest, groups, args.windows, args.spacegroups, args.min_group_size)
     write_csv(groups, args.out)
+    if args.selection:
+        write_json({**chosen, "job": job_record(start)}, args.selection)
     if args.stamps:
-        from .select import write_stamps
+        write_stamps(groups, manifest, chosen, args.stamps)
+    ok = [f"{g['window']}/{g['group']}={g['n']}" for g in chosen["groups"] if g["status"] == "ok"]
+    skipped = [g for g in chosen["groups"] if g["status"] != "ok"]
+    print(f"{args.name}: {len(ok)} groups analysed: {', '.join(ok)}; {len(skipped)} skipped", file=sys.stderr)
+    for why in dict.fromkeys(g["reason"] for g in skipped):
+        print(f"  skipped: {why}", file=sys.stderr)
 
-        write_stamps(groups, manifest, args.stamps)
-    sizes = group_sizes(groups)
-    print(f"{len(sizes)} groups: " + ", ".join(f"{w}/{g}={n}" for w, g, n in sizes.itertuples(index=False)),
-          file=sys.stderr)
+
+def _planned(args, window: str | None = None) -> dict:
+    """The group's entry in the landscape's selection.json (``--selection``), else "ok"."""
+    if not args.selection:
+        return {"status": "ok", "reason": None}
+    from .select import entry
+    from .store import read_json
+
+    return entry(read_json(args.selection), args.group, window)
 
 
 def cmd_descriptors(args) -> None:
+    planned = _planned(args)
+    if planned["status"] != "ok":
+        from .descriptors.stage import write_skipped
+
+        write_skipped(args.out, planned["reason"])
+        print(f"descriptors {args.set_name}/{args.group}: skipped: {planned['reason']}", file=sys.stderr)
+        return
     import numba
-    import pandas as pd
 
     from .descriptors.stage import Communicator, DescriptorSet, compute_group
-    from .store import read_structures
+    from .store import read_groups, read_structures
 
     if args.threads:
         numba.set_num_threads(args.threads)
     comm = Communicator(args.mpi)
-    groups = pd.read_csv(args.groups, dtype={"id": str, "window": str})
+    groups = read_groups(args.groups)
     ids = list(dict.fromkeys(groups.id[groups.group == args.group]))
     if not ids:
         sys.exit(f"latentcsp descriptors: group {args.group!r} is not in {args.groups}")
@@ -89,18 +121,38 @@ def cmd_descriptors(args) -> None:
 
 
 def cmd_analyse(args) -> None:
+    key = {"landscape": args.landscape, "set": args.set_name, "window": args.window, "group": args.group}
+    title = f"{args.landscape} {args.group}, lowest {args.window} kJ/mol ({args.set_name})"
+    planned = _planned(args, args.window)
+    if planned["status"] != "ok":
+        from .analysis.group import write_skipped
+
+        write_skipped(args.outdir, key, planned["reason"])
+        _placeholder(args.outdir / "pcmap", title, planned["reason"])
+        print(f"{args.window}/{args.group}: skipped: {planned['reason']}", file=sys.stderr)
+        return
     import pandas as pd
 
     from .analysis.group import AnalysisConfig, run
     from .report.figures import pc_map, save
 
     cfg = AnalysisConfig.from_config(args.settings)
-    line = run(args.descriptors, args.groups, args.manifest, args.window, args.group, args.outdir, cfg)
+    line = run(args.descriptors, args.groups, args.manifest, args.window, args.group, args.outdir, cfg, key)
     scores = pd.read_csv(args.outdir / "scores.csv")
-    landscape, dset = (args.outdir.parts[-5], args.outdir.parts[-3]) if len(args.outdir.parts) >= 5 else ("", "")
-    title = f"{landscape} {args.group}, lowest {args.window} kJ/mol ({dset})"
     save(pc_map(scores, title), args.outdir / "pcmap")
     print(line, file=sys.stderr)
+
+
+def _placeholder(stem: Path, title: str, reason: str) -> None:
+    """A figure that says why there is none (``stem``.png and .svg)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 1.6))
+    fig.text(0.5, 0.62, title, ha="center", fontsize=10)
+    fig.text(0.5, 0.3, f"skipped: {reason}", ha="center", fontsize=8, wrap=True)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in (".png", ".svg"):
+        fig.savefig(stem.with_suffix(suffix), dpi=100)
 
 
 def cmd_references(args) -> None:
@@ -128,13 +180,25 @@ def cmd_summary(args) -> None:
 
 
 def cmd_latent(args) -> None:
+    from .store import read_json
+
+    pca = read_json(args.pca)
+    key = pca.get("key") or {}
+    title = f"{key.get('landscape', '')} {key.get('group', '')} L{key.get('window', '')}".strip()
+    if pca.get("status", "ok") != "ok":
+        from .latent.stage import write_skipped
+
+        write_skipped(args.outdir, key, pca["reason"])
+        for figure in ("sweep", "map"):
+            _placeholder(args.outdir / figure, title, pca["reason"])
+        print(f"latent {title}: skipped: {pca['reason']}", file=sys.stderr)
+        return
     import pandas as pd
 
     from .latent.stage import run
     from .report.figures import latent_maps, reconstruction_sweep, save
 
     results = run(args.descriptors, args.scores, args.pca, args.structures, args.outdir, args.settings)
-    title = f"{args.outdir.parts[-5]} {args.outdir.parts[-1]} L{args.outdir.parts[-2]}" if len(args.outdir.parts) >= 5 else ""
     sweep = pd.read_csv(args.outdir / "sweep.csv")
     save(reconstruction_sweep(sweep, results.get("dof"), results.get("effective_dimension"),
                               results.get("effective_dimension_pca"), title,
@@ -157,6 +221,40 @@ def cmd_latent(args) -> None:
     print(f"latent {title}: {line}", file=sys.stderr)
 
 
+def cmd_search(args) -> None:
+    from .descriptors.stage import DescriptorSet
+    from .search.stage import SearchSettings, run
+
+    result = run(args.structures, args.manifest, args.descriptors, DescriptorSet(args.set_name, **args.set),
+                 args.group, args.outdir, SearchSettings.from_config(args.settings), landscape=args.landscape,
+                 molecule_xyz=args.molecule, dimensions_csv=args.dimensions, synth_seed=args.synth_seed)
+    if result["status"] != "ok":
+        line = f"skipped: {result['reason']}"
+    else:
+        line = (f"validity {result['validity']:.3f}, relaxed to known {result['relaxed_to_known']}, "
+                f"{result['new_minima']} new minima")
+        if "ratio" in result:
+            line += (f"; new low-energy minima latent {result['low_energy_minima_latent']} vs Sobol "
+                     f"{result['low_energy_minima_sobol']} for {result['budget']} minimisations")
+    print(f"search {args.landscape} {args.group}: {line} ({result['seconds']:.0f} s)", file=sys.stderr)
+
+
+def cmd_search_summary(args) -> None:
+    from .report.figures import save
+    from .search.figures import efficiency_figure
+    from .search.summary import gather, markdown, pooled_curves
+    from .store import atomic_path, write_csv
+
+    table = gather(args.inputs)
+    write_csv(table, args.out / "summary.csv")
+    pooled = pooled_curves(args.inputs)
+    write_csv(pooled, args.out / "efficiency.csv")
+    save(efficiency_figure(pooled), args.out / "efficiency")
+    with atomic_path(args.out / "summary.md") as tmp:
+        Path(tmp).write_text(markdown(table))
+    print(f"search summary: {len(table)} rows in {args.out}", file=sys.stderr)
+
+
 def _resolved_value(results: dict, suffix: str) -> str:
     """'7', or 'unresolved: <reason>'."""
     res = results.get(f"resolution{suffix}")
@@ -177,7 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output .xyz.bz2 path")
     p.set_defaults(func=cmd_fetch_roy)
 
-    p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv")
+    p = sub.add_parser("sources", help="list the files a landscape is read from (sources.csv: path, bytes)",
+                       description="The ingest job's one input: a landscape of 10^5 files would otherwise make "
+                                   "Snakemake print every path in the ingest job's messages.")
+    p.add_argument("--name", required=True, help="landscape name")
+    p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv, ingest.json")
     p.add_argument("--name", required=True, help="landscape name")
     p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
     p.add_argument("--options", type=_json, default={}, help="structure check options, JSON")
@@ -185,11 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("select", help="energy-window x space-group groups of a landscape (groups.csv)")
+    p.add_argument("--name", default="", help="landscape name (recorded in the selection)")
     p.add_argument("--manifest", required=True, type=Path)
     p.add_argument("--windows", required=True, type=float, nargs="+", help="kJ/mol above the minimum")
     p.add_argument("--spacegroups", type=_spacegroups, default="top10",
                    help='top10, all, or a JSON list of symbols/numbers')
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--min-group-size", type=int, required=True,
+                   help="a (window, group) with fewer structures is skipped")
+    p.add_argument("--selection", type=Path, default=None,
+                   help="JSON: every planned group with its size and status (ok, or skipped and why)")
     p.add_argument("--stamps", type=Path, default=None,
                    help="folder for one content digest per group (what Snakemake compares to skip unchanged groups)")
     p.set_defaults(func=cmd_select)
@@ -199,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "structures across N ranks (balanced by atom count).")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
     p.add_argument("--groups", required=True, type=Path, help="groups.csv of the landscape")
+    p.add_argument("--selection", type=Path, default=None,
+                   help="selection.json of the landscape: a skipped space group gets an empty file at once")
     p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
     p.add_argument("--set-name", required=True, help="descriptor set name")
     p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
@@ -213,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--descriptors", required=True, nargs="+", type=Path, help="descriptor files holding the group")
     p.add_argument("--groups", required=True, type=Path)
     p.add_argument("--manifest", required=True, type=Path)
+    p.add_argument("--selection", type=Path, default=None,
+                   help="selection.json of the landscape: a skipped group gets its outputs at once, with the reason")
+    p.add_argument("--landscape", default="", help="landscape name (recorded in the outputs)")
+    p.add_argument("--set-name", default="", help="descriptor set name (recorded in the outputs)")
     p.add_argument("--window", required=True, help="energy window as in groups.csv, e.g. 10")
     p.add_argument("--group", required=True, help="space-group slug or 'all'")
     p.add_argument("--settings", type=_json, default={}, help="the analysis config section, JSON")
@@ -264,6 +381,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", type=_json, default={}, help="the latent config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_latent)
+
+    p = sub.add_parser("search", help="decoded crystals and the search-efficiency test of one space group",
+                       description="A generative model over the group's canonical DoF vectors, tied to its "
+                                   "descriptors; decoded samples are minimised, deduplicated and matched against "
+                                   "the landscape; with the generator's molecule, latent-guided against continued "
+                                   "Sobol search for the same number of minimisations.")
+    p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
+    p.add_argument("--manifest", required=True, type=Path, help="manifest.csv of the landscape")
+    p.add_argument("--descriptors", required=True, type=Path, help="the group's descriptor file")
+    p.add_argument("--set-name", required=True, help="descriptor set name")
+    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
+    p.add_argument("--landscape", default="", help="landscape name (ids and titles)")
+    p.add_argument("--molecule", type=Path, default=None,
+                   help="the generator's rigid molecule (XYZ); runs the search-efficiency test")
+    p.add_argument("--dimensions", type=Path, default=None, help="the calibration's dimensions.csv (latent width)")
+    p.add_argument("--synth-seed", type=int, default=0, help="the generator's Sobol seed (the first seed tested)")
+    p.add_argument("--settings", type=_json, default={}, help="the search config section, JSON")
+    p.add_argument("--outdir", required=True, type=Path)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("search-summary", help="one table of every group's search.json (summary.csv, summary.md) and the "
+                       "search efficiency summed over each landscape's groups (efficiency.csv, efficiency.png)")
+    p.add_argument("--inputs", required=True, nargs="*", type=Path, help="every search.json")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_search_summary)
 
     from .synth_cli import add_parsers
 

@@ -41,6 +41,7 @@ MANIFEST_COLUMNS = [
     "spacegroup_stated", "z", "zprime", "site_symmetry", "density", "n_atoms", "hash",
 ]
 QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
+SOURCES_COLUMNS = ["path", "bytes"]  # sources.csv: the files a landscape is read from
 #: layout tag of structures.h5 (2: per-atom orbits added); the ingest rule reruns when it changes
 STRUCTURES_LAYOUT = "latentcsp.structures/2"
 
@@ -129,22 +130,100 @@ class StructureSet:
         )
 
 
+class StructureWriter:
+    """Appends crystals to a ``structures.h5`` written beside ``path``, renamed into place by
+    :meth:`close` (a context manager: an error removes the temporary file).  Memory holds
+    one appended batch at a time."""
+
+    ATOM_DATASETS = {"numbers": np.int16, "positions": np.float64, "mol_id": np.int32, "canonical": np.int32,
+                     "orbit": np.int32}
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".h5", dir=self.path.parent)
+        os.close(fd)
+        self.h5 = h5py.File(self.tmp, "w")
+        self.h5.attrs["layout"] = STRUCTURES_LAYOUT
+        str_dt = h5py.string_dtype()
+        grow = dict(maxshape=(None,), chunks=(4096,))
+        self.h5.create_dataset("ids", (0,), dtype=str_dt, **grow)
+        self.h5.create_dataset("hash", (0,), dtype=str_dt, **grow)
+        self.h5.create_dataset("cell", (0, 3, 3), dtype=np.float64, maxshape=(None, 3, 3), chunks=(1024, 3, 3))
+        self.h5.create_dataset("atom_offsets", data=np.zeros(1, dtype=np.int64), **grow)
+        for name, dtype in self.ATOM_DATASETS.items():
+            shape = (0, 3) if name == "positions" else (0,)
+            self.h5.create_dataset(name, shape, dtype=dtype, maxshape=(None,) + shape[1:],
+                                   chunks=(16384,) + shape[1:])
+        self.count = 0
+
+    def append(self, crystals) -> None:
+        """Append crystals (objects with the fields of :class:`latentcsp.structure.Crystal`)."""
+        if not crystals:
+            return
+        self.append_arrays([c.id for c in crystals], [c.hash for c in crystals], [c.cell for c in crystals],
+                           [c.n_atoms for c in crystals], *(np.concatenate([getattr(c, f) for c in crystals])
+                                                          for f in ("numbers", "positions", "mol_ids", "canonical",
+                                                                    "orbit")))
+
+    def append_arrays(self, ids, hashes, cells, counts, numbers, positions, mol_id, canonical, orbit) -> None:
+        """Append structures given as the file's own arrays (``counts``: atoms per structure)."""
+        k = len(ids)
+        for name, values in (("ids", np.asarray(ids, dtype=object)), ("hash", np.asarray(hashes, dtype=object)),
+                             ("cell", np.asarray(cells, dtype=np.float64).reshape(-1, 3, 3))):
+            self._extend(name, values)
+        offsets = self.h5["atom_offsets"]
+        self._extend("atom_offsets", offsets[-1] + np.cumsum(np.asarray(counts, dtype=np.int64)))
+        for name, values in zip(self.ATOM_DATASETS, (numbers, positions, mol_id, canonical, orbit)):
+            self._extend(name, np.asarray(values, dtype=self.ATOM_DATASETS[name]))
+        self.count += k
+
+    def _extend(self, name: str, values: np.ndarray) -> None:
+        ds = self.h5[name]
+        n = ds.shape[0]
+        ds.resize(n + len(values), axis=0)
+        ds[n:] = values
+
+    def close(self) -> None:
+        self.h5.close()
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self.h5.id.valid:
+            self.h5.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+    def __enter__(self) -> "StructureWriter":
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def write_structures(crystals, path: str | os.PathLike) -> None:
     """Write crystals (objects with the fields of :class:`latentcsp.structure.Crystal`)."""
-    counts = np.array([c.n_atoms for c in crystals], dtype=np.int64)
-    str_dt = h5py.string_dtype()
-    cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
-    with atomic_path(path, ".h5") as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs["layout"] = STRUCTURES_LAYOUT
-        h5["ids"] = np.array([c.id for c in crystals], dtype=object).astype(str_dt)
-        h5["hash"] = np.array([c.hash for c in crystals], dtype=object).astype(str_dt)
-        h5["cell"] = np.array([c.cell for c in crystals]).reshape(-1, 3, 3)
-        h5["atom_offsets"] = np.r_[0, np.cumsum(counts)]
-        h5["numbers"] = cat([c.numbers for c in crystals], (0,)).astype(np.int16)
-        h5["positions"] = cat([c.positions for c in crystals], (0, 3))
-        h5["mol_id"] = cat([c.mol_ids for c in crystals], (0,)).astype(np.int32)
-        h5["canonical"] = cat([c.canonical for c in crystals], (0,)).astype(np.int32)
-        h5["orbit"] = cat([c.orbit for c in crystals], (0,)).astype(np.int32)
+    with StructureWriter(path) as writer:
+        writer.append(list(crystals))
+
+
+def copy_structures(src: str | os.PathLike, dst: str | os.PathLike, order, chunk: int = 512) -> None:
+    """Write the structures ``order`` (indices) of ``src`` to ``dst``, in that order, ``chunk`` at a time."""
+    order = np.asarray(order, dtype=np.int64)
+    with h5py.File(src, "r") as h5, StructureWriter(dst) as writer:
+        offsets = h5["atom_offsets"][:]
+        ids, hashes, cells = h5["ids"].asstr()[:], h5["hash"].asstr()[:], h5["cell"]
+        atoms = [h5[name] for name in StructureWriter.ATOM_DATASETS]
+        for lo in range(0, len(order), chunk):
+            part = order[lo:lo + chunk]
+            spans = [slice(offsets[s], offsets[s + 1]) for s in part]
+            columns = [np.concatenate([ds[span] for span in spans]) for ds in atoms]
+            writer.append_arrays(ids[part], hashes[part], np.stack([cells[s] for s in part]), np.diff(offsets)[part],
+                                 *columns)
 
 
 def read_structures(path: str | os.PathLike) -> StructureSet:
@@ -159,6 +238,45 @@ def read_structures(path: str | os.PathLike) -> StructureSet:
             positions=h5["positions"][:], mol_id=h5["mol_id"][:].astype(np.int64),
             canonical=h5["canonical"][:].astype(np.int64), orbit=h5["orbit"][:].astype(np.int64),
         )
+
+
+def write_json(obj: dict, path: str | os.PathLike) -> None:
+    """JSON, atomically (numpy scalars and arrays as plain numbers and lists)."""
+    import json
+
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=1, default=_plain))
+
+
+def _plain(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def job_record(start: float) -> dict:
+    """What a job cost: wall seconds since ``start`` (``time.perf_counter()``) and the peak
+    resident memory of this process so far (MB); every stage's output JSON carries it as ``job``."""
+    import resource
+    import time
+
+    return {"seconds": round(time.perf_counter() - start, 2),
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """A JSON output of a stage."""
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+def read_groups(path: str | os.PathLike) -> pd.DataFrame:
+    """A landscape's ``groups.csv`` (window, group, spacegroup_number, id), names as strings."""
+    return pd.read_csv(path, dtype={"window": str, "group": str, "spacegroup_number": int, "id": str},
+                       keep_default_na=False)
 
 
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
@@ -183,7 +301,7 @@ def write_references(path: str | os.PathLike, sets: list[dict]) -> None:
     """Write generated reference ensembles (``references.h5``), one HDF5 group per space group.
 
     Each item of ``sets``: ``spacegroup`` (number), ``names`` (DoF names), ``base`` (n_dof,),
-    ``ensembles`` (list of dicts with ``free``, ``scheme``, ``amplitude``, ``sequence``) and
+    optionally ``base_origin`` (where the base packing came from, in words), ``ensembles`` (list of dicts with ``free``, ``scheme``, ``amplitude``, ``sequence``) and
     ``thetas`` (one (n_k, n_dof) array of DoF vectors per ensemble).
     """
     import json
@@ -195,6 +313,8 @@ def write_references(path: str | os.PathLike, sets: list[dict]) -> None:
             g.attrs["spacegroup"] = int(item["spacegroup"])
             g.attrs["names"] = json.dumps(list(item["names"]))
             g["base"] = np.asarray(item["base"], dtype=float)
+            if "base_origin" in item:
+                g.attrs["base_origin"] = item["base_origin"]
             for k, (ens, thetas) in enumerate(zip(item["ensembles"], item["thetas"])):
                 d = g.create_dataset(f"e{k:04d}", data=np.asarray(thetas, dtype=float).reshape(-1, len(item["names"])))
                 d.attrs["ensemble"] = json.dumps(ens)
@@ -213,5 +333,6 @@ def read_references(path: str | os.PathLike) -> list[dict]:
             keys = sorted(k for k in g if k.startswith("e"))
             out.append({"spacegroup": int(g.attrs["spacegroup"]), "names": json.loads(g.attrs["names"]),
                         "base": g["base"][:], "ensembles": [json.loads(g[k].attrs["ensemble"]) for k in keys],
-                        "thetas": [g[k][:] for k in keys]})
+                        "thetas": [g[k][:] for k in keys]}
+                       | ({"base_origin": str(g.attrs["base_origin"])} if "base_origin" in g.attrs else {}))
     return out

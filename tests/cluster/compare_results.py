@@ -7,8 +7,8 @@ within tolerance, strings equal) and attribute; CSV: same columns and rows,
 numeric columns within tolerance; JSON (also .json.gz): same structure,
 numbers within tolerance; Markdown and text: the same words, numbers within
 tolerance; NumPy .npz archives: every array.  Wall-clock timings (JSON keys
-and CSV columns named ``seconds``, ``*_seconds``, ``timings_s``) differ between any two
-runs and are skipped.  Figures (PNG, SVG, HTML) are checked by name only:
+and CSV columns named ``seconds``, ``*_seconds``, ``timings_s``) and peak memory
+(``peak_memory_mb``) differ between any two runs and are skipped.  Figures (PNG, SVG, HTML) are checked by name only:
 their bytes carry dates and renderer ids.  Exit status 1 and one line per
 difference otherwise.
 """
@@ -38,7 +38,7 @@ class Diff(Exception):
 def is_timing(name: str) -> bool:
     """A wall-clock measurement, different in every run."""
     name = str(name).lower()
-    return (name in ("seconds", "elapsed", "wall_time", "timings", "timings_s")
+    return (name in ("seconds", "elapsed", "wall_time", "timings", "timings_s", "peak_memory_mb")
             or name.endswith("_seconds") or name.endswith("_time_s"))
 
 
@@ -109,7 +109,7 @@ def compare_h5(pa: Path, pb: Path, rtol, atol):
         for obj_a, obj_b, name in [(fa, fb, "/")] + [(fa[n], fb[n], n) for n in names_a]:
             if set(obj_a.attrs) != set(obj_b.attrs):
                 raise Diff(f"{name}: attributes differ")
-            for k in obj_a.attrs:
+            for k in (k for k in obj_a.attrs if not is_timing(k)):
                 compare_values(_attr(obj_a.attrs[k]), _attr(obj_b.attrs[k]), rtol, atol, f"{name}@{k}")
             if isinstance(obj_a, h5py.Dataset):
                 compare_arrays(obj_a[()] if obj_a.shape == () else obj_a[...],

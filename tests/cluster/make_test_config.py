@@ -28,6 +28,7 @@ cfg.setdefault("calibration", {}).update({"patterns": 1, "schemes": ["full", "lo
 if "latent" in cfg:
     cfg["latent"]["sets"] = [dset]
     cfg["latent"].setdefault("settings", {}).update({"max_width": 3, "n_folds": 2})
+cfg["calibration"] = {"patterns": 1, "schemes": ["full"]}  # the calibrate jobs: a few reference ensembles
 cfg["cluster"] = {"mpi_min_structures": 60, "structures_per_task": 40, "max_tasks": 2, "mpi_launcher": "auto"}
 
 with open(out, "w") as fh:

@@ -1,16 +1,13 @@
-# Stage 3: one job per landscape x descriptor set x window x group; then the summary tables.
+# Stage 3: one job per landscape x descriptor set x planned window x group.
 
 
 rule analyse:
     input:
-        descriptors=lambda wc: (
-            descriptor_files(wc)
-            if wc.group == "all"
-            else [f"results/{wc.landscape}/descriptors/{wc.dset}/{wc.group}.h5"]
-        ),
+        descriptors=PLAN.group_descriptors,
         groups=ancient("results/{landscape}/groups.csv"),
         manifest=ancient("results/{landscape}/manifest.csv"),
-        stamp=analysis_stamp,
+        selection=ancient("results/{landscape}/selection.json"),
+        stamp=PLAN.analysis_stamp,
     output:
         pca="results/{landscape}/analysis/{dset}/{window}/{group}/pca.json",
         ids="results/{landscape}/analysis/{dset}/{window}/{group}/id.json",
@@ -23,43 +20,15 @@ rule analyse:
             labels={"group": "{group}"},
         ),
     params:
-        settings=as_json(config["analysis"]),
+        settings=shell_json(config["analysis"]),
+    resources:
+        mem_mb=lambda wc, input, attempt: PLAN.analysis_job(wc, input, attempt)["mem_mb"],
     conda:
         "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/analysis/{dset}/{window}/{group}.log",
     shell:
-        "latentcsp analyse --descriptors {input.descriptors} --groups {input.groups} "
-        "--manifest {input.manifest} --window {wildcards.window} --group {wildcards.group} "
-        "--settings {params.settings} --outdir results/{wildcards.landscape}/analysis/{wildcards.dset}/"
-        "{wildcards.window}/{wildcards.group} 2> {log}"
-
-
-rule summary:
-    input:
-        groups=expand("results/{landscape}/groups.csv", landscape=LANDSCAPES),
-        pca=all_analyses,
-        calibrations=all_calibrations,
-        latent=all_latents,
-    output:
-        table1="results/summary/table1_counts.csv",
-        table2="results/summary/table2_dof.csv",
-        table3="results/summary/table3_dimensions.csv",
-        dimensions="results/summary/dimensions.csv",
-        markdown=report("results/summary/summary.md", caption="../report/summary.rst", category="Tables"),
-        figures=report(
-            directory("results/summary/figures"),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Spectra and dimensions",
-        ),
-    params:
-        estimators=" ".join(config["analysis"]["estimators"]),
-        sets=" ".join(DESCRIPTOR_SETS),
-    conda:
-        "../../envs/latentcsp.yaml"
-    log:
-        "logs/summary.log",
-    shell:
-        "latentcsp summary --results results --pca {input.pca} --estimators {params.estimators} "
-        "--calibrations {input.calibrations} --sets {params.sets} --out results/summary 2> {log}"
+        "latentcsp analyse --descriptors {input.descriptors} --groups {input.groups} --manifest {input.manifest} "
+        "--selection {input.selection} --landscape {wildcards.landscape} --set-name {wildcards.dset} "
+        "--window {wildcards.window} --group {wildcards.group} --settings {params.settings} "
+        "--outdir results/{wildcards.landscape}/analysis/{wildcards.dset}/{wildcards.window}/{wildcards.group} 2> {log}"

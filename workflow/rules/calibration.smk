@@ -10,7 +10,7 @@ rule references:
         "results/{landscape}/calibration/references.h5",
     params:
         min_size=config["analysis"]["min_size"],
-        calibration=as_json(config["calibration"]),
+        calibration=shell_json(config["calibration"]),
     threads: 1
     conda:
         "../../envs/latentcsp.yaml"
@@ -25,17 +25,17 @@ rule calibrate:
     input:
         structures=ancient("results/{landscape}/structures.h5"),
         references="results/{landscape}/calibration/references.h5",
-        pca=lambda wc: analyses_of(wc.landscape, wc.dset),
+        pca=lambda wc: PLAN.analyses(wc.landscape, wc.dset),
     output:
         dimensions="results/{landscape}/calibration/{dset}/dimensions.csv",
         references="results/{landscape}/calibration/{dset}/references.csv",
         curves="results/{landscape}/calibration/{dset}/curves.csv",
         held_out="results/{landscape}/calibration/{dset}/held_out.csv",
     params:
-        analyses=lambda wc, input: " ".join(str(Path(p).parent) for p in input.pca),
-        dset=lambda wc: as_json(DESCRIPTOR_SETS[wc.dset]),
-        analysis=as_json(config["analysis"]),
-        calibration=as_json(config["calibration"]),
+        analyses=lambda wc, input: PLAN.folders(input.pca),
+        dset=PLAN.descriptor_set,
+        analysis=shell_json(config["analysis"]),
+        calibration=shell_json(config["calibration"]),
     threads: 1
     conda:
         "../../envs/latentcsp.yaml"

@@ -1,6 +1,6 @@
-# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv; groups per window.
-
-from latentcsp.store import STRUCTURES_LAYOUT
+# Stage 1: real CSP files -> structures.h5 + manifest.csv + quarantine.csv (+ ingest.json: counts,
+# time, peak memory); then the groups of every planned window x space group, with what becomes
+# of each (selection.json).
 
 
 rule fetch_roy:
@@ -14,17 +14,35 @@ rule fetch_roy:
         "latentcsp fetch-roy --out {output} 2> {log}"
 
 
+# Every file of a landscape's source, listed by a job on the submit host: the ingest then has one
+# input, so its messages (a failed ingest above all) do not print 10^5 paths.
+rule sources:
+    input:
+        PLAN.landscape_files,
+    output:
+        "results/{landscape}/sources.csv",
+    params:
+        spec=PLAN.landscape_spec,
+    conda:
+        "../../envs/latentcsp.yaml"
+    log:
+        "logs/{landscape}/sources.log",
+    shell:
+        "latentcsp sources --name {wildcards.landscape} --spec {params.spec} --out {output} 2> {log}"
+
+
 rule ingest:
     input:
-        landscape_files,
+        "results/{landscape}/sources.csv",
     output:
         structures="results/{landscape}/structures.h5",
         manifest="results/{landscape}/manifest.csv",
         quarantine="results/{landscape}/quarantine.csv",
+        summary="results/{landscape}/ingest.json",
     params:
-        spec=landscape_spec,
-        options=as_json(config.get("ingest", {})),
-        layout=STRUCTURES_LAYOUT,  # a new layout of structures.h5 reruns the ingest
+        spec=PLAN.landscape_spec,
+        options=shell_json(config["ingest"]),
+        layout=PLAN.layouts["structures"],  # a new layout of structures.h5 reruns the ingest
     conda:
         "../../envs/latentcsp.yaml"
     log:
@@ -39,16 +57,17 @@ checkpoint select:
         "results/{landscape}/manifest.csv",
     output:
         groups="results/{landscape}/groups.csv",
+        selection="results/{landscape}/selection.json",
         stamps=directory("results/{landscape}/stamps"),
     params:
-        windows=landscape_windows,
-        spacegroups=shlex.quote(
-            config["spacegroups"] if isinstance(config["spacegroups"], str) else json.dumps(config["spacegroups"])
-        ),
+        windows=PLAN.windows_arg,
+        spacegroups=PLAN.spacegroups_arg(),
+        min_group_size=config["min_group_size"],
     conda:
         "../../envs/latentcsp.yaml"
     log:
         "logs/{landscape}/select.log",
     shell:
-        "latentcsp select --manifest {input} --windows {params.windows} "
-        "--spacegroups {params.spacegroups} --out {output.groups} --stamps {output.stamps} 2> {log}"
+        "latentcsp select --name {wildcards.landscape} --manifest {input} --windows {params.windows} "
+        "--spacegroups {params.spacegroups} --min-group-size {params.min_group_size} --out {output.groups} "
+        "--selection {output.selection} --stamps {output.stamps} 2> {log}"

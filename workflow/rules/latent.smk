@@ -3,11 +3,7 @@
 
 rule latent:
     input:
-        descriptors=lambda wc: (
-            descriptor_files(wc)
-            if wc.group == "all"
-            else [f"results/{wc.landscape}/descriptors/{wc.dset}/{wc.group}.h5"]
-        ),
+        descriptors=PLAN.group_descriptors,
         scores="results/{landscape}/analysis/{dset}/{window}/{group}/scores.csv",
         pca="results/{landscape}/analysis/{dset}/{window}/{group}/pca.json",
         structures=ancient("results/{landscape}/structures.h5"),
@@ -30,8 +26,7 @@ rule latent:
             labels={"group": "{group}", "figure": "2-d maps"},
         ),
     params:
-        settings=as_json(config.get("latent", {}).get("settings", {})),
-        outdir=lambda wc: f"results/{wc.landscape}/latent/{wc.dset}/{wc.window}/{wc.group}",
+        settings=shell_json(config["latent"]["settings"]),
     threads: 1
     conda:
         "../../envs/latentcsp.yaml"
@@ -39,4 +34,5 @@ rule latent:
         "logs/{landscape}/latent/{dset}/{window}/{group}.log",
     shell:
         "latentcsp latent --descriptors {input.descriptors} --scores {input.scores} --pca {input.pca} "
-        "--structures {input.structures} --settings {params.settings} --outdir {params.outdir} 2> {log}"
+        "--structures {input.structures} --settings {params.settings} "
+        "--outdir results/{wildcards.landscape}/latent/{wildcards.dset}/{wildcards.window}/{wildcards.group} 2> {log}"

@@ -2,27 +2,17 @@
 # One job per molecule x space group, then one merge per molecule; landscapes whose
 # entry says `synth: <molecule>` read the generated .res files.
 
-from latentcsp.symmetry import spacegroup_number
-from latentcsp.synth.spacegroup import get_spacegroup
-
-SYNTH = config.get("synth") or {}
-SYNTH_MOLECULES = SYNTH.get("molecules", {})
-SYNTH_TAGS = {
-    get_spacegroup(spacegroup_number(sg)).tag: spacegroup_number(sg)
-    for sg in (TOP10 if SYNTH.get("spacegroups", "top10") == "top10" else SYNTH.get("spacegroups", []))
-}
-
 
 rule synth:
     input:
-        molecule=lambda wc: SYNTH_MOLECULES[wc.molecule],
+        molecule=lambda wc: config["synth"]["molecules"][wc.molecule],
     output:
         "results/synth/{molecule}/summary_{tag}.json",
     params:
-        number=lambda wc: SYNTH_TAGS[wc.tag],
-        n_trials=SYNTH.get("n_trials", 60),
-        seed=SYNTH.get("seed", 0),
-        minimise="" if SYNTH.get("minimise", True) else "--no-minimise",
+        number=lambda wc: PLAN.synth_tags()[wc.tag],
+        n_trials=config["synth"]["n_trials"],
+        seed=config["synth"]["seed"],
+        minimise=PLAN.synth_minimise_flag(),
     conda:
         "../../envs/latentcsp.yaml"
     log:
@@ -35,7 +25,7 @@ rule synth:
 
 rule synth_merge:
     input:
-        expand("results/synth/{{molecule}}/summary_{tag}.json", tag=SYNTH_TAGS),
+        lambda wc: PLAN.synth_summaries(wc.molecule),
     output:
         trial="results/synth/{molecule}/trial/dof.csv",
         minima="results/synth/{molecule}/minima/dof.csv",

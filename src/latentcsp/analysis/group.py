@@ -9,12 +9,22 @@ Reads the group's descriptor rows, removes near-duplicates, and writes:
 * ``id.json``: intrinsic-dimension estimates with bootstrap intervals
   (:mod:`.intrinsic`);
 * ``scores.csv``: per structure id, rel_energy, density, PC1, PC2, local ID,
-  whether it is a known polymorph, and whether it was kept by the dedup.
+  whether it is a known polymorph, and whether the estimators saw it
+  (``estimated``).
+
+Groups of more than ``subsample`` structures are not held in memory
+(:func:`analyse_streamed`): the spectrum and the PC scores use every row,
+streamed from the files (randomized PCA); near-duplicate removal, the
+intrinsic-dimension estimators (exact neighbours), the local ID, the noise
+null and the fixed-size counts use a seeded random subsample of ``subsample``
+rows, as a group of that size would; ``pca.json`` → ``subsample`` says so.
+Every output JSON records the job's wall time and peak memory (``job``).
 """
 
 from __future__ import annotations
 
-import json
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +32,10 @@ import numpy as np
 import pandas as pd
 
 from .. import symmetry
-from ..store import atomic_path, read_matrix, write_csv
+from ..store import job_record, write_csv, write_json
 from .dedup import dedup
-from .pca import fixed_size, spectrum
+from .pca import fixed_size, moments, spectrum, streamed_spectrum
+from .rows import GroupRows
 
 
 @dataclass
@@ -33,8 +44,8 @@ class AnalysisConfig:
 
     standardize: bool = True
     thresholds: tuple = (0.8,)
-    dedup_tol: float = 1e-3
-    estimators: tuple = ("TwoNN", "MLE", "DANCo", "lPCA", "GRIDE")
+    dedup_tol: float = 1e-4
+    estimators: tuple = ("TwoNN", "MLE", "lPCA", "GRIDE")
     n_boot: int = 20
     min_size: int = 20
     local: str = "MLE"
@@ -43,6 +54,7 @@ class AnalysisConfig:
     fixed_size: int | None = 30
     fixed_size_repeats: int = 20
     null_permutations: int = 20
+    subsample: int = 2000
 
     @classmethod
     def from_config(cls, cfg: dict) -> "AnalysisConfig":
@@ -52,18 +64,15 @@ class AnalysisConfig:
 
 def load_rows(descriptor_files: list[str | Path], ids: list[str]) -> tuple[np.ndarray, dict]:
     """Descriptor rows (len(ids), D) float64 for ``ids``, gathered from per-space-group files."""
-    where: dict[str, np.ndarray] = {}
-    record = {}
-    for path in descriptor_files:
-        file_ids, X, record = read_matrix(path)
-        wanted = set(ids)
-        for k, i in enumerate(file_ids):
-            if i in wanted:
-                where[i] = X[k]
-    missing = [i for i in ids if i not in where]
-    if missing:
-        raise KeyError(f"{len(missing)} structures have no descriptors, e.g. {missing[:3]}")
-    return np.array([where[i] for i in ids], dtype=np.float64), record
+    with GroupRows(descriptor_files, ids) as rows:
+        return rows.read(np.arange(len(rows))).astype(np.float64), rows.record
+
+
+def _phase(what: str, start: float) -> None:
+    """Log a finished phase of a streamed analysis with the time since ``start`` and the peak memory."""
+    job = job_record(start)
+    print(f"[analyse] {what}: done at {job['seconds']:.0f} s, peak {job['peak_memory_mb']:.0f} MB",
+          file=sys.stderr, flush=True)
 
 
 def degrees_of_freedom(rows: pd.DataFrame) -> dict:
@@ -105,17 +114,66 @@ def analyse_group(X: np.ndarray, rows: pd.DataFrame, cfg: AnalysisConfig) -> tup
     ids = estimate(Xk, cfg.estimators, params=cfg.params, min_size=cfg.min_size, n_boot=cfg.n_boot,
                    seed=cfg.seed, standardize=cfg.standardize, pointwise=[cfg.local] if cfg.local else False)
     local = ids["pointwise"].get(cfg.local, {}).get("values") or np.full(len(Xk), np.nan)
-    scores = pd.DataFrame({
-        "id": rk.id.to_numpy(),
-        "rel_energy": rk.rel_energy.to_numpy(),
-        "density": rk.density.to_numpy(),
-        "spacegroup": rk.spacegroup.to_numpy(),
-        "PC1": spec.scores[:, 0] if spec.scores.shape[1] > 0 else np.nan,
-        "PC2": spec.scores[:, 1] if spec.scores.shape[1] > 1 else np.nan,
+    return pca, ids, _scores(rk, spec.scores, local, np.ones(len(rk), dtype=bool))
+
+
+def _scores(rows: pd.DataFrame, pcs: np.ndarray, local, estimated: np.ndarray) -> pd.DataFrame:
+    """scores.csv: one row per structure of ``rows`` (manifest rows) with its PC1, PC2 and local ID."""
+    return pd.DataFrame({
+        "id": rows.id.to_numpy(),
+        "rel_energy": rows.rel_energy.to_numpy(),
+        "density": rows.density.to_numpy(),
+        "spacegroup": rows.spacegroup.to_numpy(),
+        "PC1": pcs[:, 0] if pcs.shape[1] > 0 else np.nan,
+        "PC2": pcs[:, 1] if pcs.shape[1] > 1 else np.nan,
         "local_id": np.asarray(local, dtype=float),
-        "known": _known(rk),
+        "known": _known(rows),
+        "estimated": estimated,
     })
-    return pca, ids, scores
+
+
+def analyse_streamed(rows: GroupRows, manifest_rows: pd.DataFrame, cfg: AnalysisConfig) -> tuple[dict, dict, pd.DataFrame]:
+    """:func:`analyse_group`'s outputs for a group of more than ``cfg.subsample`` rows, in bounded memory.
+
+    One pass collects the column moments and a seeded random subsample of ``cfg.subsample``
+    rows; the subsample is analysed as a group of its own (:func:`analyse_group`: near-duplicates,
+    estimators, local ID, noise null, fixed-size counts); then the spectrum and PC scores of every
+    row are streamed (:func:`.pca.streamed_spectrum`).  ``pca.json`` → ``subsample`` records the
+    size, seed and what was computed on it; the near-duplicate count (``dedup``) is the
+    subsample's.
+    """
+    n, m = len(rows), cfg.subsample
+    picked = np.sort(np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x5B])).choice(n, m, replace=False))
+    sample = np.empty((m, rows.width))
+
+    def blocks_keeping_the_subsample():
+        for lo, block in rows.blocks():
+            inside = np.flatnonzero((picked >= lo) & (picked < lo + len(block)))
+            sample[inside] = block[picked[inside] - lo]
+            yield block
+
+    start = time.perf_counter()
+    stats = moments(blocks_keeping_the_subsample())
+    _phase(f"moments and a subsample of {m} of {n} rows", start)
+    sub_pca, ids, sub_scores = analyse_group(sample, manifest_rows.iloc[picked], cfg)
+    sample = None  # free it before the streamed passes
+    _phase("the subsample's analysis (near-duplicates, estimators, noise null, fixed size)", start)
+    spec = streamed_spectrum(lambda: (block for _, block in rows.blocks()), stats, standardize=cfg.standardize,
+                             thresholds=cfg.thresholds, random_state=cfg.seed)
+    _phase(f"the streamed spectrum of every row ({spec.solver})", start)
+    subsample = {
+        "size": int(m), "seed": int(cfg.seed), "n_rows": int(n),
+        "computed_on_subsample": ["dedup", "noise_null", "fixed_size", "intrinsic dimension (id.json)", "local_id"],
+        "computed_on_every_row": ["eigenvalues", "n_components", "elbow", "rank", "PC1", "PC2"],
+        "spectrum": {k: sub_pca[k] for k in ("n_samples", "rank", "n_components", "elbow", "sample_limited")},
+    }
+    pca = {**spec.to_dict(), "noise_null": sub_pca["noise_null"], "fixed_size": sub_pca["fixed_size"],
+           "dedup": {**sub_pca["dedup"], "scope": "subsample"}, "dof": degrees_of_freedom(manifest_rows),
+           "subsample": subsample}
+    local = pd.Series(sub_scores.local_id.to_numpy(), index=sub_scores.id)
+    scores = _scores(manifest_rows, spec.scores, manifest_rows.id.map(local).to_numpy(dtype=float),
+                     manifest_rows.id.isin(sub_scores.id).to_numpy())
+    return pca, {**ids, "subsample": {k: subsample[k] for k in ("size", "seed", "n_rows")}}, scores
 
 
 def _known(rows: pd.DataFrame) -> np.ndarray:
@@ -126,39 +184,46 @@ def _known(rows: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(rows), dtype=bool)
 
 
-def write_json(obj: dict, path: str | Path) -> None:
-    """JSON, atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=1, default=_plain))
+SCORE_COLUMNS = ["id", "rel_energy", "density", "spacegroup", "PC1", "PC2", "local_id", "known"]
 
 
-def _plain(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON serialisable: {type(x)}")
+def write_skipped(outdir, key: dict, reason: str) -> None:
+    """The outputs of a group that is not analysed: pca.json and id.json with the status
+    "skipped" and the reason, and an empty scores.csv."""
+    outdir = Path(outdir)
+    for name in ("pca.json", "id.json"):
+        write_json({"key": key, "status": "skipped", "reason": reason}, outdir / name)
+    write_csv(pd.DataFrame(columns=SCORE_COLUMNS), outdir / "scores.csv")
 
 
-def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, outdir, cfg: AnalysisConfig) -> str:
-    """The analysis stage for one group; returns a one-line summary."""
-    from ..store import read_manifest
+def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, outdir, cfg: AnalysisConfig,
+        key: dict | None = None) -> str:
+    """The analysis stage for one group; returns a one-line summary.  ``key`` (landscape, set,
+    window, group) is written into pca.json and id.json, with the job's time and peak memory."""
+    from ..store import read_groups, read_manifest
 
-    groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str})
+    start = time.perf_counter()
+    groups = read_groups(groups_csv)
     ids = list(groups.id[(groups.window == window) & (groups.group == group)])
     manifest = read_manifest(manifest_csv).set_index("id", drop=False)
     rows = manifest.loc[ids].reset_index(drop=True)
-    X, _ = load_rows(descriptor_files, ids)
-    pca, ids_json, scores = analyse_group(X, rows, cfg)
+    with GroupRows(descriptor_files, ids) as matrix:
+        if len(ids) > cfg.subsample:
+            pca, ids_json, scores = analyse_streamed(matrix, rows, cfg)
+        else:
+            pca, ids_json, scores = analyse_group(matrix.read(np.arange(len(ids))).astype(np.float64), rows, cfg)
+    key = key or {"window": window, "group": group}
+    job = job_record(start)
     outdir = Path(outdir)
-    write_json(pca, outdir / "pca.json")
-    write_json(ids_json, outdir / "id.json")
+    write_json({"key": key, "status": "ok", **pca, "job": job}, outdir / "pca.json")
+    write_json({"key": key, "status": "ok", **ids_json, "job": job}, outdir / "id.json")
     write_csv(scores, outdir / "scores.csv")
     n80 = pca["n_components"].get("0.8")
     noise = (pca["noise_null"] or {}).get("n_components")
     at_m = ((pca["fixed_size"] or {}).get("n_components") or {}).get("0.8")
     at_m = "—" if at_m is None else f"{at_m['mean']:.1f}"
-    return (f"{window}/{group}: {len(ids)} structures ({pca['dedup']['n_removed']} near-duplicates removed), "
+    sampled = f", estimators on {cfg.subsample}" if "subsample" in pca else ""
+    return (f"{window}/{group}: {len(ids)} structures ({pca['dedup']['n_removed']} near-duplicates removed{sampled}), "
             f"rank={pca['rank']}, n80={n80}{' (sample-limited)' if pca['sample_limited'].get('0.8') else ''}, "
             f"elbow={pca['elbow']}, n80 at {cfg.fixed_size}={at_m}, above noise={noise}, "
-            f"DoF={pca['dof'].get('total')}")
+            f"DoF={pca['dof'].get('total')}, {job['seconds']:.0f} s, peak {job['peak_memory_mb']:.0f} MB")

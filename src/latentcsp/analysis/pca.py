@@ -48,7 +48,7 @@ a count is set by n rather than by the landscape:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import linalg
@@ -57,7 +57,7 @@ from sklearn.decomposition import PCA, IncrementalPCA
 from .elbow import elbow as _elbow
 
 __all__ = ["Spectrum", "preprocess", "spectrum", "scores", "threshold_key", "covariance_eigenvalues",
-           "parallel_analysis", "fixed_size"]
+           "parallel_analysis", "fixed_size", "Moments", "moments", "streamed_spectrum"]
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "incremental")
 
@@ -277,16 +277,7 @@ def spectrum(
 
     eig = np.clip(np.asarray(model.explained_variance_, dtype=float)[:q], 0.0, None)
     total = float(Z.var(axis=0, ddof=1).sum())
-    ratio = eig / total if total > 0 else np.zeros_like(eig)
-    cum = np.cumsum(ratio)
-    truncated = len(eig) < q
-    tol = eig.max() * max(n, p) * np.finfo(float).eps if eig.size else 0.0
-    rank = int(np.sum(eig > tol))
-    ncomp: dict[str, int | None] = {}
-    for t in thresholds:
-        hit = np.flatnonzero(cum >= t - 1e-12)
-        ncomp[threshold_key(t)] = int(hit[0]) + 1 if hit.size else (None if truncated else int(len(cum)))
-    elb = _elbow(eig[:rank], scale=elbow_scale) if rank >= 1 else None
+    ratio, cum, rank, ncomp, elb, truncated = _counts(eig, total, n, p, q, thresholds, elbow_scale)
     null = parallel_analysis(Z, eig, null_permutations, seed=random_state) if null_permutations else None
 
     sc = None
@@ -298,6 +289,146 @@ def spectrum(
         solver=solver_used, rank=rank, total_variance=total, eigenvalues=eig,
         explained_variance_ratio=ratio, cumulative=cum, n_components=ncomp, elbow=elb,
         truncated=truncated, scores=sc, noise_null=null, **base,
+    )
+
+
+def _counts(eig: np.ndarray, total: float, n: int, p: int, q: int, thresholds, elbow_scale: str):
+    """(ratio, cumulative, rank, counts per threshold, elbow, truncated) of eigenvalues ``eig``
+    (largest first) of data with total variance ``total`` and largest possible rank ``q``."""
+    ratio = eig / total if total > 0 else np.zeros_like(eig)
+    cum = np.cumsum(ratio)
+    truncated = len(eig) < q
+    tol = eig.max() * max(n, p) * np.finfo(float).eps if eig.size else 0.0
+    rank = int(np.sum(eig > tol))
+    ncomp: dict[str, int | None] = {}
+    for t in thresholds:
+        hit = np.flatnonzero(cum >= t - 1e-12)
+        ncomp[threshold_key(t)] = int(hit[0]) + 1 if hit.size else (None if truncated else int(len(cum)))
+    elb = _elbow(eig[:rank], scale=elbow_scale) if rank >= 1 else None
+    return ratio, cum, rank, ncomp, elb, truncated
+
+
+@dataclass
+class Moments:
+    """Column means and variances (ddof = 0) of ``n`` rows, float64."""
+
+    n: int
+    mean: np.ndarray
+    var: np.ndarray
+
+    def kept(self, const_tol: float = 1e-6) -> np.ndarray:
+        """Columns that vary: :func:`preprocess`'s rule."""
+        std = np.sqrt(self.var)
+        return (std > const_tol * std.max()) & (std > 0) if std.size else np.zeros(0, dtype=bool)
+
+
+def moments(blocks: Iterable[np.ndarray]) -> Moments:
+    """Column means and variances over row blocks (k_i, p), combined block by block in float64
+    (Chan, Golub & LeVeque 1979: each block's sum of squared deviations about its own mean)."""
+    n, mean, m2 = 0, None, None
+    for block in blocks:
+        b = np.asarray(block, dtype=np.float64)
+        k = len(b)
+        if not k:
+            continue
+        bmean = b.mean(axis=0)
+        bm2 = ((b - bmean) ** 2).sum(axis=0)
+        if mean is None:
+            n, mean, m2 = k, bmean, bm2
+            continue
+        delta = bmean - mean
+        total = n + k
+        mean = mean + delta * (k / total)
+        m2 = m2 + bm2 + delta**2 * (n * k / total)
+        n = total
+    if mean is None:
+        raise ValueError("no rows")
+    return Moments(n, mean, m2 / n)
+
+
+def streamed_spectrum(
+    blocks: Callable[[], Iterable[np.ndarray]],
+    stats: Moments,
+    standardize: bool = True,
+    thresholds: Sequence[float] = (0.8,),
+    *,
+    n_scores: int = 2,
+    max_components: int = 256,
+    oversample: int = 16,
+    power_iterations: int = 3,
+    elbow_scale: str = "linear",
+    random_state: int = 0,
+) -> Spectrum:
+    """PCA spectrum of rows too many to hold, streamed: :func:`spectrum`'s result for the leading
+    ``max_components`` components.
+
+    ``blocks()`` starts a pass over the rows (float32 blocks (k, p), the same order every
+    time); ``stats`` are their :func:`moments`.  The rows are centred and (``standardize``)
+    scaled on the fly with :func:`preprocess`'s rules, and the leading components found by
+    randomized subspace iteration (Halko, Martinsson & Tropp 2011, Algorithm 4.4:
+    ``max_components + oversample`` random directions, ``power_iterations`` power steps with
+    re-orthonormalisation), 3 + 2 ``power_iterations`` passes over the rows, in float32
+    arithmetic on the rows and float64 on the thin factors.  Eigenvalues well above the
+    noise floor come out to about 1e-6 relative, those of a flat floor to a few per cent (the
+    subspace iteration converges with the gaps between them; tests/test_analysis_streamed.py
+    checks both against LAPACK), which leaves the counts and the elbow as the exact spectrum
+    gives them.  Ratios refer to the exact total
+    variance (from ``stats``); a threshold not reached within the computed components has the
+    count None and ``truncated`` true.  Memory: one block and a few (n + p) x
+    (``max_components`` + ``oversample``) float64 factors.
+    """
+    thresholds = tuple(float(t) for t in thresholds)
+    n = stats.n
+    keep = stats.kept()
+    p = int(keep.sum())
+    q = min(n - 1, p)
+    if n < 2 or q < 1:
+        raise ValueError(f"a streamed spectrum needs at least 2 rows and 1 varying column, got {n} and {p}")
+    # Z = (X - 1 mean^T) S on the kept columns is never formed: each block is centred (in float32,
+    # as the rows are stored) and multiplied by S W scattered into the kept rows of a (D, width)
+    # matrix, so no column is copied; Z^T Q = S (X - 1 mean^T)^T Q on the kept rows.
+    scale = 1.0 / np.sqrt(stats.var[keep]) if standardize else np.ones(p)
+    shift = stats.mean.astype(np.float32)
+
+    def centred():
+        for b in blocks():
+            yield np.subtract(b, shift, dtype=np.float32)
+
+    def times(W):  # Z W, (n, width)
+        full = np.zeros((len(keep), W.shape[1]), dtype=np.float32)
+        full[keep] = scale[:, None] * W
+        return np.concatenate([b @ full for b in centred()]).astype(np.float64)
+
+    def transposed_times(Q):  # Z^T Q, (p, width)
+        out, lo = np.zeros((len(keep), Q.shape[1])), 0
+        for b in centred():
+            out += b.T @ Q[lo:lo + len(b)].astype(np.float32)
+            lo += len(b)
+        return scale[:, None] * out[keep]
+
+    k = min(max_components, q)
+    width = min(k + oversample, q)
+    omega = np.random.default_rng(random_state).standard_normal((p, width))
+
+    Q = np.linalg.qr(times(omega))[0]
+    for _ in range(power_iterations):
+        W = np.linalg.qr(transposed_times(Q))[0]
+        Q = np.linalg.qr(times(W))[0]
+    Ub, sv, Vt = np.linalg.svd(transposed_times(Q).T, full_matrices=False)
+    eig = np.clip(sv[:k] ** 2 / (n - 1), 0.0, None)
+    total = float(p * n / (n - 1)) if standardize else float(stats.var[keep].sum() * n / (n - 1))
+    ratio, cum, rank, ncomp, elb, truncated = _counts(eig, total, n, p, q, thresholds, elbow_scale)
+    sc = None
+    if n_scores:
+        m = min(n_scores, k)
+        signs = _fix_signs(Vt[:m])
+        sc = (Q @ Ub[:, :m]) * (sv[:m] * signs)
+    return Spectrum(
+        n_samples=n, n_features_in=int(len(keep)), n_features=p, n_constant_dropped=int(len(keep) - p),
+        standardized=bool(standardize), solver=f"randomized, streamed ({power_iterations} power iterations)",
+        rank=rank, total_variance=total, eigenvalues=eig, explained_variance_ratio=ratio, cumulative=cum,
+        thresholds=thresholds, n_components=ncomp, elbow=elb, elbow_scale=elbow_scale, truncated=truncated,
+        scores=sc,
     )
 
 

@@ -27,8 +27,9 @@ Each calibrated value's interval is measured, not assumed: every reference is
 calibrated with curves built without its pattern (leave one DoF subset out, weighted
 by its own trend), and the ``coverage`` quantile of the absolute errors of references
 near the estimate is added in quadrature to the resampling spread of the group's raw
-estimate carried through the curve. A value is *resolved* when that interval is at
-most ``max_width`` wide.
+estimate carried through the curve, and the interval is cut to what is possible: at
+least 1, at most ``ceiling`` (the group's DoF plus the molecule's torsions). A value is
+*resolved* when that interval is at most ``max_width`` wide.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ class Calibration:
     """
 
     def __init__(self, refs: pd.DataFrame, estimators: list[str], bandwidth: float = 0.1,
-                 coverage: float = 0.9, max_width: float = 3.0):
+                 coverage: float = 0.9, max_width: float = 3.0, ceiling: float = np.inf):
         self.refs = refs.reset_index(drop=True)
+        self.ceiling = ceiling
         self.estimators = [e for e in estimators if e in refs]
         self.bandwidth, self.coverage, self.max_width = bandwidth, coverage, max_width
         self._errors: pd.DataFrame | None = None
@@ -210,7 +212,7 @@ class Calibration:
         if scale is None:
             return Calibrated(value, None, None, False, "no held-out calibration error")
         half = float(np.hypot(scale, max(ends, default=0.0)))
-        low, high = max(value - half, 0.0), value + half
+        low, high = max(value - half, 1.0), min(value + half, self.ceiling)
         if high - low > self.max_width:
             return Calibrated(value, low, high, False,
                               f"interval {low:.1f}-{high:.1f} wider than {self.max_width:g}: the references "

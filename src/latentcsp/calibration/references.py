@@ -3,7 +3,10 @@
 The reference molecule is the landscape's own: the molecule of its lowest-energy
 structure as ingested, atoms in the canonical order (so its descriptors line up with
 the landscape's), held rigid. In the group's space group (Z' = 1, general position) the
-generator (:mod:`latentcsp.synth`) builds a dense packing, the *base*, and a ladder of
+*base* is the group's own lowest-energy structure where its DoF vector can be recovered
+(:func:`latentcsp.synth.recover.recover`: a rigid molecule, Z' = 1), else a dense packing
+the generator (:mod:`latentcsp.synth`) builds; the DoF an ensemble holds fixed keep the
+base's values, so they are the landscape's own. The generator then makes a ladder of
 ensembles (:class:`latentcsp.synth.ensembles.Ensemble`) that vary d of the DoF for
 d = 1 .. DoF: for each d, ``patterns`` random subsets of the DoF, each sampled over the
 full range and locally around the base at several amplitudes (one isotropic, one
@@ -110,6 +113,22 @@ def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.n
     return best
 
 
+def landscape_packing(structures: StructureSet, index: int, model: CrystalModel) -> np.ndarray:
+    """The DoF vector (n_dof,) of structure ``index`` in ``model``'s space group; raises
+    :class:`~latentcsp.synth.recover.NotRecoverable` with the reason where it has none (another
+    group, a flexible molecule: fit RMSD above ``MAX_FIT_RMSD`` Å, Z' != 1)."""
+    from ..synth.recover import MAX_FIT_RMSD, NotRecoverable, recover
+
+    part = structures.atoms_of(index)
+    found = recover(structures.cell[index], structures.positions[part], structures.numbers[part],
+                    structures.mol_id[part], structures.canonical[part], model.molecule)
+    if found.spacegroup.number != model.sg.number:
+        raise NotRecoverable(f"its space group is {found.spacegroup.symbol}, not {model.sg.symbol}")
+    if found.rmsd > MAX_FIT_RMSD:
+        raise NotRecoverable(f"its molecule fits the rigid reference to {found.rmsd:.2f} Å only")
+    return found.theta
+
+
 def as_structures(model: CrystalModel, thetas: np.ndarray, orbits: np.ndarray, prefix: str = "ref") -> StructureSet:
     """Crystals (in memory) of DoF vectors (B, n_dof), laid out as the store lays out an
     ingested landscape: molecule 0 is the symmetry-independent one, its atoms in the
@@ -139,31 +158,40 @@ def spacegroup_sizes(groups: "pd.DataFrame", min_size: int) -> dict[int, int]:
     return {int(number): int(n) for number, n in largest.items() if n >= min_size}
 
 
-def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesign, log=print) -> list[dict]:
+def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesign, log=print,
+             lowest: dict[int, int] | None = None) -> list[dict]:
     """The reference ensembles of every space group in ``sizes`` (number -> structures):
-    the landscape's rigid molecule, a base packing, and the ladder's DoF vectors, as
+    the landscape's rigid molecule, a base packing (the group's lowest-energy structure,
+    index ``lowest[number]`` in ``structures``, where its DoF vector can be recovered, else
+    :func:`base_packing`), and the ladder's DoF vectors, as
     :func:`latentcsp.store.write_references` stores them. An ensemble that finds fewer
     clash-free crystals than asked keeps what it found (the calibration leaves it out);
     a space group whose crystals the generator cannot build is left out with a message."""
     import time
 
     from ..synth.ensembles import sample
+    from ..synth.recover import NotRecoverable
 
+    lowest = lowest or {}
     molecule = reference_molecule(structures)
     out = []
     for number, n in sorted(sizes.items()):
         start = time.perf_counter()
         try:
             model = CrystalModel(molecule, number)
-            base = base_packing(model, design.seed)
+            try:
+                base, origin = landscape_packing(structures, lowest[number], model), "its lowest-energy structure"
+            except (KeyError, NotRecoverable) as exc:
+                why = f" ({exc})" if str(exc) and not isinstance(exc, KeyError) else ""
+                base, origin = base_packing(model, design.seed), f"a generated dense packing{why}"
         except ValueError as exc:
             log(f"references: space group {number}: none ({exc})")
             continue
         ladder = design.ensembles(list(model.names))
         thetas = [sample(model, ens, base, n, seed=design.seed + k, max_attempts=MAX_PROPOSALS * n)[0]
                   for k, ens in enumerate(ladder)]
-        out.append({"spacegroup": number, "names": list(model.names), "base": base,
+        out.append({"spacegroup": number, "names": list(model.names), "base": base, "base_origin": origin,
                     "ensembles": [asdict(e) for e in ladder], "thetas": thetas})
         log(f"references: {model.sg.symbol}: {len(ladder)} ensembles of {n} crystals, "
-            f"{time.perf_counter() - start:.0f} s")
+            f"base {origin}, {time.perf_counter() - start:.0f} s")
     return out

@@ -79,7 +79,8 @@ class Group:
             if e.get("dimension") is not None and std is not None:
                 ival[name] = (max(e["dimension"] - 1.96 * std, 0.0), e["dimension"] + 1.96 * std)
         scales = ids.get("estimators", {}).get("GRIDE", {}).get("scales", {}).get("dimension")
-        return cls(folder.parent.name, folder.name, int(pca["dedup"]["n_kept"]), pca["dof"], est, ival,
+        key = pca.get("key") or {"window": folder.parent.name, "group": folder.name}  # older outputs: the path's
+        return cls(str(key["window"]), key["group"], int(pca["dedup"]["n_kept"]), pca["dof"], est, ival,
                    curves.trend(scales))
 
     def spacegroup(self) -> tuple[int | None, str | None]:
@@ -140,7 +141,9 @@ def summarise(group: Group, refs: pd.DataFrame, estimators: list[str], ccfg: Cal
     """(dimensions.csv row, curve rows, held-out error rows) of one (window, group)."""
     row = {"window": group.window, "group": group.group, "n": group.n, "dof": group.dof.get("total"),
            "torsions": torsions, "trend": group.trend, **{f"raw_{e}": group.estimates.get(e) for e in estimators}}
-    cal = curves.Calibration(refs, estimators, ccfg.bandwidth, ccfg.coverage, ccfg.max_width)
+    dof = group.dof.get("total")
+    ceiling = np.inf if dof is None else float(dof) + torsions  # no landscape has more dimensions
+    cal = curves.Calibration(refs, estimators, ccfg.bandwidth, ccfg.coverage, ccfg.max_width, ceiling)
     for name in [curves.COMBINED, *estimators]:
         result = cal.calibrate(group.estimates, group.intervals, group.trend, name)
         prefix = "" if name == curves.COMBINED else f"{name}_"
@@ -230,6 +233,8 @@ def generate_references(structures_h5, groups_csv, min_size: int, ccfg: Calibrat
     structures = read_structures(structures_h5)
     groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
     sizes = spacegroup_sizes(groups, min_size)
-    sets = generate(structures, sizes, ccfg.design(), log)
+    index = {k: n for n, k in enumerate(structures.ids)}  # the store keeps the lowest energy first
+    lowest = groups[groups.group != "all"].assign(row=groups.id.map(index)).groupby("spacegroup_number").row.min()
+    sets = generate(structures, sizes, ccfg.design(), log, {int(k): int(v) for k, v in lowest.items()})
     write_references(out, sets)
     return f"references: {len(sets)} space groups, {sum(len(s['ensembles']) for s in sets)} ensembles"

@@ -36,7 +36,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..store import StructureSet
+from ..store import StructureSet, job_record
 from . import aev_arrays, get_params
 from .cache import DescriptorCache
 
@@ -288,13 +288,27 @@ def compute_group(structures: StructureSet, dset: DescriptorSet, out: str | Path
                 writer.write(lo, np.stack([vectors[int(s)] for s in idx]))
                 _progress(label, idx[-1] + 1, len(structures), start)
         if writer is not None:
-            writer.close()
+            writer.close(job_record(start))
     finally:
         if writer is not None:
             writer.abort()
     if comm.rank != 0:
         return None
     return StageReport(len(structures), n_computed, n_cached, time.perf_counter() - start)
+
+
+def write_skipped(out: str | Path, reason: str) -> None:
+    """The descriptor file of a space group without structures: no rows, the reason in its attributes."""
+    from ..store import atomic_path
+
+    with atomic_path(out, ".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5["ids"] = np.zeros(0, dtype=h5py.string_dtype())
+        h5["hash"] = np.zeros(0, dtype=h5py.string_dtype())
+        h5["X"] = np.zeros((0, 0), dtype=np.float32)
+        h5.attrs["record"] = json.dumps({})
+        h5.attrs["layout"] = DESCRIPTORS_LAYOUT
+        h5.attrs["status"] = "skipped"
+        h5.attrs["reason"] = reason
 
 
 def _progress(label: str, done: int, total: int, start: float) -> None:
@@ -322,7 +336,10 @@ class _Writer:
     def write(self, lo: int, block: np.ndarray) -> None:
         self.X[lo:lo + len(block)] = block.astype(np.float32)
 
-    def close(self) -> None:
+    def close(self, job: dict) -> None:
+        """Record the job's time and peak memory (attributes ``seconds``, ``peak_memory_mb``) and
+        rename the file into place."""
+        self.h5.attrs.update(job)
         self.h5.close()
         os.replace(self.tmp, self.out)
 

@@ -110,18 +110,33 @@ def centroid_fingerprint(model: CrystalModel, theta: np.ndarray, n: int = 16) ->
     return np.pad(d, (0, n - len(d)), constant_values=np.inf)
 
 
-def deduplicate(energies, densities, fingerprints, e_tol=0.2, rho_tol=0.01, fp_tol=0.1) -> list[int]:
+#: Two minima are the same structure when energy (kJ/mol), density (g/cm^3) and centroid
+#: fingerprint (Å, :func:`centroid_fingerprint`) all agree within these.
+SAME_ENERGY, SAME_DENSITY, SAME_FINGERPRINT = 0.2, 0.01, 0.1
+
+
+def same_minima(energies, densities, fingerprints, other_energies, other_densities, other_fingerprints,
+                e_tol=SAME_ENERGY, rho_tol=SAME_DENSITY, fp_tol=SAME_FINGERPRINT) -> np.ndarray:
+    """(m, k) mask: minimum i (energies (m,), densities (m,), fingerprints (m, f)) is the same
+    structure as other minimum j ((k,), (k,), (k, f)): all three agree within the tolerances."""
+    e, rho, fp = (np.asarray(v, dtype=float) for v in (energies, densities, fingerprints))
+    e2, rho2, fp2 = (np.asarray(v, dtype=float) for v in (other_energies, other_densities, other_fingerprints))
+    close = (np.abs(e[:, None] - e2[None]) < e_tol) & (np.abs(rho[:, None] - rho2[None]) < rho_tol)
+    for i, j in zip(*np.nonzero(close)):
+        close[i, j] = np.max(np.abs(fp[i] - fp2[j])) < fp_tol
+    return close
+
+
+def deduplicate(energies, densities, fingerprints, e_tol=SAME_ENERGY, rho_tol=SAME_DENSITY,
+                fp_tol=SAME_FINGERPRINT) -> list[int]:
     """Indices of unique minima (lowest energy first): a structure duplicates a kept one when
     energy, density and fingerprint all agree within the tolerances (kJ/mol, g/cm^3, Å)."""
-    order = np.argsort(energies)
+    energies = np.asarray(energies, dtype=float)
+    if not len(energies):
+        return []
+    same = same_minima(energies, densities, fingerprints, energies, densities, fingerprints, e_tol, rho_tol, fp_tol)
     kept: list[int] = []
-    for i in order:
-        dup = False
-        for j in kept:
-            if (abs(energies[i] - energies[j]) < e_tol and abs(densities[i] - densities[j]) < rho_tol
-                    and np.max(np.abs(fingerprints[i] - fingerprints[j])) < fp_tol):
-                dup = True
-                break
-        if not dup:
+    for i in np.argsort(energies):
+        if not same[i, kept].any():
             kept.append(int(i))
     return kept

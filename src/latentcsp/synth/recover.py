@@ -109,6 +109,29 @@ def reference_molecule(positions, numbers, mol_id, canonical, name: str = "refer
     return Molecule(name, symbols, principal_frame(np.asarray(positions)[atoms]))
 
 
+def relabelled(molecule: Molecule, reference: Molecule, max_rmsd: float = MAX_FIT_RMSD) -> Molecule:
+    """``molecule`` with its atoms in ``reference``'s order, in its own frame: the bond-graph
+    isomorphism onto the reference whose Kabsch fit (proper rotations) is closest. A crystal
+    built with it is the crystal built with ``molecule`` (same frame), and its atoms line up
+    with a landscape whose canonical order the reference has. ValueError when the two are
+    not the same rigid molecule within ``max_rmsd`` Å."""
+    def graph(m: Molecule):
+        numbers = m.numbers
+        ref = np.ascontiguousarray(m.ref, dtype=float)
+        return numbers, molecule_bonds(ref, covalent_radii[numbers], Options().bond_tolerance)
+
+    maps = Matcher(*graph(reference)).isomorphisms(*graph(molecule), MAX_ISOMORPHISMS)  # reference atom -> atom
+    if not len(maps):
+        raise ValueError(f"{molecule.name} and {reference.name} are not the same molecule (bond graphs differ)")
+    centred = molecule.ref - molecule.ref.mean(axis=0)
+    _, rmsd = fit_rotations(reference.ref - reference.ref.mean(axis=0), centred[maps])
+    best = int(np.argmin(rmsd))
+    if rmsd[best] > max_rmsd:
+        raise ValueError(f"{molecule.name} does not fit {reference.name}: RMSD {rmsd[best]:.3f} Å > {max_rmsd} Å")
+    order = maps[best]
+    return Molecule(molecule.name, [molecule.symbols[i] for i in order], molecule.ref[order].copy(), molecule.comment)
+
+
 def _representative(mol_id: np.ndarray, canonical: np.ndarray) -> np.ndarray:
     """Atom indices of the first labelled molecule, in canonical order."""
     labelled = np.flatnonzero(canonical >= 0)
@@ -295,6 +318,23 @@ def recover(cell, positions, numbers, mol_id, canonical, reference: Molecule, sy
     shift[polar] -= centroid[source[pick], polar]
     return Recovered(theta=theta, spacegroup=sg, rmsd=best,
                      to_canonical=(big_w @ p_mat, big_w @ p_shift + shift))
+
+
+def canonicalise(model: CrystalModel, theta) -> np.ndarray:
+    """The canonical vector (:func:`recover`, reference = the model's molecule) of the crystal
+    ``model`` builds from ``theta``; ``model.canonical(theta)`` (rotation vector with
+    ``|w| <= pi``, fractions in [0, 1)) where the crystal is not recoverable in the model's
+    group (spglib finds a higher symmetry, as a minimum may gain)."""
+    s = model.build(theta)
+    z, n = model.sg.z, model.n0
+    canonical = np.full(z * n, -1)
+    canonical[:n] = np.arange(n)
+    try:
+        found = recover(s["cell"], s["x"], np.tile(model.molecule.numbers, z), np.repeat(np.arange(z), n),
+                        canonical, model.molecule)
+    except NotRecoverable:
+        return model.canonical(theta)
+    return found.theta if found.spacegroup.number == model.sg.number else model.canonical(theta)
 
 
 def periodic_rmsd(cell, positions, numbers, other_cell, other_positions, other_numbers) -> float:
