@@ -35,6 +35,8 @@ PARTS = {
     "latentcsp.select": "stages",
     "latentcsp.datasets": "stages",
     "latentcsp.report": "report",
+    "latentcsp.search": "search",
+    "latentcsp.workflow": "cli",
     "latentcsp.cli": "cli",
     "latentcsp.synth_cli": "cli",
 }
@@ -54,7 +56,8 @@ ALLOWED = {
     "calibration": {"package", "structure", "store", "descriptors", "analysis", "synth"},
     "stages": {"package", "structure", "io", "store", "descriptors", "analysis"},
     "report": _BELOW_REPORT,
-    "cli": _BELOW_REPORT | {"report"},
+    "search": _BELOW_REPORT | {"report"},
+    "cli": _BELOW_REPORT | {"report", "search"},
 }
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 
-def _json(text: str) -> dict:
+def json_argument(text: str) -> dict:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -21,7 +21,7 @@ def _json(text: str) -> dict:
 
 
 def _spacegroups(text: str):
-    return text if text in ("top10", "all") else _json(text)
+    return text if text in ("top10", "all") else json_argument(text)
 
 
 def cmd_fetch_roy(args) -> None:
@@ -279,14 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The ingest job's one input: a landscape of 10^5 files would otherwise make "
                                    "Snakemake print every path in the ingest job's messages.")
     p.add_argument("--name", required=True, help="landscape name")
-    p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
+    p.add_argument("--spec", required=True, type=json_argument, help="the landscape's config entry, JSON")
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("ingest", help="read one landscape into structures.h5, manifest.csv, quarantine.csv, ingest.json")
     p.add_argument("--name", required=True, help="landscape name")
-    p.add_argument("--spec", required=True, type=_json, help="the landscape's config entry, JSON")
-    p.add_argument("--options", type=_json, default={}, help="structure check options, JSON")
+    p.add_argument("--spec", required=True, type=json_argument, help="the landscape's config entry, JSON")
+    p.add_argument("--options", type=json_argument, default={}, help="structure check options, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_ingest)
 
@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="selection.json of the landscape: a skipped space group gets an empty file at once")
     p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
     p.add_argument("--set-name", required=True, help="descriptor set name")
-    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--set", required=True, type=json_argument, help='the set, JSON: {"preset", "neighbours", "pooling"}')
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--cache-dir", type=Path, default=None, help="content-addressed cache (default: none)")
     p.add_argument("--chunk", type=int, default=512, help="structures per chunk (memory bound)")
@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-name", default="", help="descriptor set name (recorded in the outputs)")
     p.add_argument("--window", required=True, help="energy window as in groups.csv, e.g. 10")
     p.add_argument("--group", required=True, help="space-group slug or 'all'")
-    p.add_argument("--settings", type=_json, default={}, help="the analysis config section, JSON")
+    p.add_argument("--settings", type=json_argument, default={}, help="the analysis config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_analyse)
 
@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
     p.add_argument("--groups", required=True, type=Path, help="groups.csv of the landscape")
     p.add_argument("--min-size", type=int, default=20, help="smallest group the estimators run on")
-    p.add_argument("--calibration", type=_json, default={}, help="the calibration config section, JSON")
+    p.add_argument("--calibration", type=json_argument, default={}, help="the calibration config section, JSON")
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_references)
 
@@ -358,9 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analyses", required=True, nargs="+", type=Path,
                    help="the analysis folders of the groups (each with pca.json and id.json)")
     p.add_argument("--set-name", required=True, help="descriptor set name")
-    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
-    p.add_argument("--analysis", type=_json, default={}, help="the analysis config section, JSON")
-    p.add_argument("--calibration", type=_json, default={}, help="the calibration config section, JSON")
+    p.add_argument("--set", required=True, type=json_argument, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--analysis", type=json_argument, default={}, help="the analysis config section, JSON")
+    p.add_argument("--calibration", type=json_argument, default={}, help="the calibration config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_calibrate)
 
@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True, type=Path, help="the group's scores.csv (structures kept)")
     p.add_argument("--pca", required=True, type=Path, help="the group's pca.json (true DoF)")
     p.add_argument("--structures", type=Path, default=None, help="structures.h5, for PDD crystal similarity")
-    p.add_argument("--settings", type=_json, default={}, help="the latent config section, JSON")
+    p.add_argument("--settings", type=json_argument, default={}, help="the latent config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_latent)
 
@@ -391,14 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True, type=Path, help="manifest.csv of the landscape")
     p.add_argument("--descriptors", required=True, type=Path, help="the group's descriptor file")
     p.add_argument("--set-name", required=True, help="descriptor set name")
-    p.add_argument("--set", required=True, type=_json, help='the set, JSON: {"preset", "neighbours", "pooling"}')
+    p.add_argument("--set", required=True, type=json_argument, help='the set, JSON: {"preset", "neighbours", "pooling"}')
     p.add_argument("--group", required=True, help="space-group slug (e.g. P21_c)")
     p.add_argument("--landscape", default="", help="landscape name (ids and titles)")
     p.add_argument("--molecule", type=Path, default=None,
                    help="the generator's rigid molecule (XYZ); runs the search-efficiency test")
     p.add_argument("--dimensions", type=Path, default=None, help="the calibration's dimensions.csv (latent width)")
     p.add_argument("--synth-seed", type=int, default=0, help="the generator's Sobol seed (the first seed tested)")
-    p.add_argument("--settings", type=_json, default={}, help="the search config section, JSON")
+    p.add_argument("--settings", type=json_argument, default={}, help="the search config section, JSON")
     p.add_argument("--outdir", required=True, type=Path)
     p.set_defaults(func=cmd_search)
 

@@ -141,9 +141,8 @@ class StructureWriter:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".h5", dir=self.path.parent)
-        os.close(fd)
-        self.h5 = h5py.File(self.tmp, "w")
+        self.file = AtomicFile(self.path, ".h5")
+        self.h5 = h5py.File(self.file.tmp, "w")
         self.h5.attrs["layout"] = STRUCTURES_LAYOUT
         str_dt = h5py.string_dtype()
         grow = dict(maxshape=(None,), chunks=(4096,))
@@ -186,14 +185,12 @@ class StructureWriter:
 
     def close(self) -> None:
         self.h5.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.path)
+        self.file.commit()
 
     def abort(self) -> None:
         if self.h5.id.valid:
             self.h5.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        self.file.discard()
 
     def __enter__(self) -> "StructureWriter":
         return self

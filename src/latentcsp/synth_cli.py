@@ -15,16 +15,10 @@ every ``latentcsp`` stage).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-
-def _json(text: str) -> dict:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+from .cli import json_argument
 
 
 def _add_generate_args(p: argparse.ArgumentParser) -> None:
@@ -35,8 +29,8 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="Sobol scrambling seed")
     p.add_argument("--no-minimise", dest="minimise", action="store_false", help="write trials only")
     p.add_argument("--cutoff", type=float, default=15.0, help="exp-6 cutoff, Å (default 15)")
-    p.add_argument("--sampling", type=_json, default={}, help="SamplingOptions overrides, JSON")
-    p.add_argument("--minimisation", type=_json, default={}, help="MinimiseOptions overrides, JSON")
+    p.add_argument("--sampling", type=json_argument, default={}, help="SamplingOptions overrides, JSON")
+    p.add_argument("--minimisation", type=json_argument, default={}, help="MinimiseOptions overrides, JSON")
     p.add_argument("--out", required=True, type=Path, help="the molecule's output folder")
     p.set_defaults(func=cmd_generate)
 

@@ -62,11 +62,6 @@ class AnalysisConfig:
         return cls(**known)
 
 
-def load_rows(descriptor_files: list[str | Path], ids: list[str]) -> tuple[np.ndarray, dict]:
-    """Descriptor rows (len(ids), D) float64 for ``ids``, gathered from per-space-group files."""
-    with GroupRows(descriptor_files, ids) as rows:
-        return rows.read(np.arange(len(rows))).astype(np.float64), rows.record
-
 
 def _phase(what: str, start: float) -> None:
     """Log a finished phase of a streamed analysis with the time since ``start`` and the peak memory."""

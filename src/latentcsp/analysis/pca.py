@@ -319,7 +319,7 @@ class Moments:
     def kept(self, const_tol: float = 1e-6) -> np.ndarray:
         """Columns that vary: :func:`preprocess`'s rule."""
         std = np.sqrt(self.var)
-        return (std > const_tol * std.max()) & (std > 0) if std.size else np.zeros(0, dtype=bool)
+        return informative_columns(std, const_tol)
 
 
 def moments(blocks: Iterable[np.ndarray]) -> Moments:

@@ -81,3 +81,8 @@ class GroupRows:
         """(first row, rows) of consecutive blocks covering the group in order, float32."""
         for lo in range(0, len(self), self.block_rows):
             yield lo, self.read(np.arange(lo, min(lo + self.block_rows, len(self))))
+
+def load_rows(descriptor_files: list[str | Path], ids: list[str]) -> tuple[np.ndarray, dict]:
+    """Descriptor rows (len(ids), D) float64 for ``ids``, gathered from per-space-group files."""
+    with GroupRows(descriptor_files, ids) as rows:
+        return rows.read(np.arange(len(rows))).astype(np.float64), rows.record

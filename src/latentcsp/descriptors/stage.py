@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..store import StructureSet, job_record
+from ..store import AtomicFile, StructureSet, job_record
 from . import aev_arrays, get_params
 from .cache import DescriptorCache
 
@@ -320,10 +319,8 @@ class _Writer:
     """Streams rows into a temporary HDF5 file beside ``out``; close() renames it into place."""
 
     def __init__(self, out, structures: StructureSet, dset: DescriptorSet, width: int, orbits: np.ndarray):
-        self.out = Path(out)
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.out.with_name(f".{self.out.name}.{os.getpid()}.tmp")
-        self.h5 = h5py.File(self.tmp, "w")
+        self.file = AtomicFile(out)
+        self.h5 = h5py.File(self.file.tmp, "w")
         str_dt = h5py.string_dtype()
         self.h5["ids"] = structures.ids.astype(object).astype(str_dt)
         self.h5["hash"] = structures.hashes.astype(object).astype(str_dt)
@@ -341,10 +338,10 @@ class _Writer:
         rename the file into place."""
         self.h5.attrs.update(job)
         self.h5.close()
-        os.replace(self.tmp, self.out)
+        self.file.commit()
 
     def abort(self) -> None:
         """Remove the temporary file if close() was not reached."""
         if self.h5.id.valid:
             self.h5.close()
-        self.tmp.unlink(missing_ok=True)
+        self.file.discard()

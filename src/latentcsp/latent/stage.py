@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.group import load_rows
+from ..analysis.rows import load_rows
 from ..store import job_record, read_json, read_structures, write_csv, write_json
 
 

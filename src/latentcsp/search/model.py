@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from ..latent.autoencoder import feature_scale
+from ..latent.autoencoder import feature_scale, unstandardize
 from ..latent.sampling import fit_latent_density
 from .encoding import DofEncoding
 
@@ -124,7 +124,7 @@ class CrystalGenerator:
         if rng is not None:
             rows = rows + rng.standard_normal(rows.shape) * self.noise_
         k = self.desc_axes_.shape[0]
-        return self.encoding.decode((rows * self.row_scale_ + self.row_mean_)[:, k:])
+        return self.encoding.decode(unstandardize(rows, self.row_mean_, self.row_scale_)[:, k:])
 
     def sample(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
         """``n`` DoF vectors (n, n_dof) and the latent points (n, width) they were decoded

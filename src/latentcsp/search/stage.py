@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.group import load_rows, write_json
+from ..analysis.rows import load_rows
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
 from ..select import slug
-from ..store import StructureSet, read_manifest, read_structures, write_csv
+from ..store import StructureSet, read_manifest, read_structures, write_csv, write_json
 from ..synth.minimise import MinimiseOptions
 from ..synth.model import CrystalModel
 from ..synth.molecule import Molecule, read_xyz
