@@ -9,7 +9,7 @@ Each Genarris case and level (``<case>/{MACE,PBE_MBD}/*.cif``, energies in
 
 - reader only: file -> RawStructure (parse, symmetry expansion,
   special-position merge, composition check);
-- analyse only: :func:`latentcsp.structure.analyse` on the records already
+- analyse only: :func:`latentcsp.structure.crystal.analyse` on the records already
   read (molecules, spglib, Z/Z', site symmetry, density, hash);
 - whole ingest: what the ``latentcsp ingest`` stage does,
   :func:`latentcsp.ingest.ingest` per landscape (reader, energy table,
@@ -104,8 +104,8 @@ def warm_up(cif: Path) -> float:
     """Seconds to import the ingest code and run it once on one structure (readers, numba kernels load)."""
     w0 = time.perf_counter()
     from latentcsp.io import read_source
-    from latentcsp.canonical import assign_canonical_order, reference_graph
-    from latentcsp.structure import analyse
+    from latentcsp.structure.canonical import assign_canonical_order, reference_graph
+    from latentcsp.structure.crystal import analyse
 
     crystal = analyse(next(r for r in read_source(str(cif)) if isinstance(r, RawStructure)))
     assign_canonical_order(crystal, reference_graph(crystal))
@@ -122,7 +122,7 @@ def bench_format(fmt, files, folders, reader, data, repeat, analyse_too):
     if not analyse_too:
         return entry, lines
     from latentcsp.ingest import ingest
-    from latentcsp.structure import BadStructure, analyse
+    from latentcsp.structure.crystal import BadStructure, analyse
 
     def analyse_all():
         out = []

@@ -11,7 +11,7 @@ from latentcsp.analysis.group import AnalysisConfig
 from latentcsp.analysis.intrinsic import ESTIMATORS
 from latentcsp.descriptors.stage import DescriptorSet
 from latentcsp.ingest import LandscapeSpec
-from latentcsp.structure import Options
+from latentcsp.structure.crystal import Options
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 

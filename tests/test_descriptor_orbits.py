@@ -19,8 +19,8 @@ from latentcsp.descriptors.stage import DescriptorSet, compute_group
 from latentcsp.ingest import one_molecule
 from latentcsp.io import RawStructure
 from latentcsp.store import read_matrix, read_structures, write_structures
-from latentcsp.canonical import Reference
-from latentcsp.structure import Options, analyse
+from latentcsp.structure.canonical import Reference
+from latentcsp.structure.crystal import Options, analyse
 from latentcsp.synth import CrystalModel, SamplingOptions, read_xyz
 from latentcsp.synth.sampling import sample_trials
 
@@ -42,7 +42,7 @@ def bond_graph(numbers, positions) -> nx.Graph:
 
 
 def graph_automorphisms(numbers, positions) -> np.ndarray:
-    """Every automorphism (k, n) networkx VF2 lists (independent of latentcsp.structure)."""
+    """Every automorphism (k, n) networkx VF2 lists (independent of latentcsp.structure.crystal)."""
     g = bond_graph(numbers, positions)
     match = nx.algorithms.isomorphism.categorical_node_match("element", -1)
     autos = nx.algorithms.isomorphism.GraphMatcher(g, g, node_match=match).isomorphisms_iter()

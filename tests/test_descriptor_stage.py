@@ -16,7 +16,7 @@ from latentcsp.descriptors.stage import DescriptorSet, balance, compute_group
 from latentcsp.io import RawStructure
 from latentcsp.ingest import one_molecule
 from latentcsp.store import read_matrix, read_structures, write_structures
-from latentcsp.structure import Options, analyse
+from latentcsp.structure.crystal import Options, analyse
 
 INTER = DescriptorSet("inter", "ani2x", "intermolecular", "atoms")
 

@@ -179,7 +179,7 @@ def test_radial_plan_falls_back_to_one_exp_per_shift():
 ])
 def test_max_candidates_bounds_every_centre(cellpar, cutoff):
     # the kernels size their neighbour buffers with it: it must never be exceeded
-    from latentcsp.pbc import PeriodicGrid, max_candidates
+    from latentcsp.structure.pbc import PeriodicGrid, max_candidates
 
     rng = np.random.default_rng(11)
     cell = cellpar_to_cell(cellpar)

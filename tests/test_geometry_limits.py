@@ -1,7 +1,7 @@
 """The geometry kernels refuse absurd input before compiled code sees it (a seeded random corpus).
 
 Every case is either refused with a ValueError / BadStructure, exactly when
-the limits of :mod:`latentcsp.pbc` (re-stated here independently) say so, or
+the limits of :mod:`latentcsp.structure.pbc` (re-stated here independently) say so, or
 searched correctly (against brute force).  Nothing else may happen: no other
 exception, no crash.
 """
@@ -17,11 +17,11 @@ from ase.data import covalent_radii
 from crystals import methanol_like
 
 from latentcsp.io import RawStructure
-from latentcsp.pbc import (MAX_CANDIDATES, MAX_CELL_LENGTH, MAX_CELLS_AWAY, MIN_PLANE_SPACING, PeriodicGrid,
+from latentcsp.structure.pbc import (MAX_CANDIDATES, MAX_CELL_LENGTH, MAX_CELLS_AWAY, MIN_PLANE_SPACING, PeriodicGrid,
                            check_geometry, close_pairs, neighbour_list)
-from latentcsp.canonical import Matcher, kabsch_rmsd_batch
-from latentcsp.structure import BadStructure, Crystal, analyse, find_molecules, molecule_key, periodic_pairs
-from latentcsp.structure_kernels import contact_sums, covalent_bonds
+from latentcsp.structure.canonical import Matcher, kabsch_rmsd_batch
+from latentcsp.structure.crystal import BadStructure, Crystal, analyse, find_molecules, molecule_key, periodic_pairs
+from latentcsp.structure.kernels import contact_sums, covalent_bonds
 
 HOSTILE = [np.nan, np.inf, -np.inf, 1e19, -1e20, 1e300, 5e3, 0.0, -0.0, 1e-300]
 

@@ -13,9 +13,9 @@ from ase.spacegroup import crystal
 from crystals import same_sites
 
 from latentcsp.io import RawStructure, Rejected, read_source
-from latentcsp.crystallography import cell_matrix, expand_sites, ops_arrays, parse_symop
+from latentcsp.structure.crystallography import cell_matrix, expand_sites, ops_arrays, parse_symop
 from latentcsp.io.cif import composition_matches, formula_counts, read_cif
-from latentcsp.symmetry import resolve_spacegroup
+from latentcsp.structure.symmetry import resolve_spacegroup
 
 P21C = ["x, y, z", "-x, y+1/2, -z+1/2", "-x, -y, -z", "x, -y+1/2, z+1/2"]
 CELL = (7.0, 6.5, 9.0, 90.0, 105.0, 90.0)

@@ -4,7 +4,7 @@ Good files of every format are damaged at random (bytes flipped, inserted or
 cut, lines dropped or repeated, numbers replaced by hostile values, JSON
 values replaced by values of other types); each reader must turn every
 damaged file into records (a structure or a rejection with a reason), and
-every structure must come out of :func:`latentcsp.structure.analyse` as a
+every structure must come out of :func:`latentcsp.structure.crystal.analyse` as a
 crystal or a BadStructure.
 """
 
@@ -24,7 +24,7 @@ from latentcsp.io.chemiscope import read_chemiscope
 from latentcsp.io.cif import read_cif
 from latentcsp.io.extxyz import read_extxyz
 from latentcsp.io.res import read_res
-from latentcsp.structure import BadStructure, Crystal, analyse
+from latentcsp.structure.crystal import BadStructure, Crystal, analyse
 
 HOSTILE = ["nan", "inf", "-inf", "1e19", "-1e300", "1e999", "0", "-0", "1,5", "1_0", "", "x", "0x1F", "1e-320",
            "99999999999999999999", "--1", "1.2.3", "(", "'", '"', "\x00", "é"]

@@ -12,7 +12,7 @@ from ase.spacegroup import crystal
 from crystals import same_sites
 
 from latentcsp.io import RawStructure, Rejected, read_source
-from latentcsp.crystallography import shelx_ops
+from latentcsp.structure.crystallography import shelx_ops
 from latentcsp.io.res import format_res, read_res
 
 CELL = (7.0, 6.5, 9.0, 90.0, 105.0, 90.0)
@@ -141,7 +141,7 @@ def test_ase_written_res_round_trip(tmp_path):
 
 
 def test_format_res_round_trip_with_centring_and_inversion(tmp_path):
-    from latentcsp.symmetry import resolve_spacegroup
+    from latentcsp.structure.symmetry import resolve_spacegroup
     ops = resolve_spacegroup("C2/c").symops
     text = format_res("c2c", CELL, ["C", "O"], [x for _, x in SITES], ops, energy=-3.5, spacegroup="C 2/c")
     assert "LATT 7" in text and text.count("SYMM") == 1

@@ -12,7 +12,7 @@ from latentcsp.descriptors.stage import DescriptorSet, compute_group
 from latentcsp.ingest import LandscapeSpec, ingest
 from latentcsp.latent.sweep import knee_report, width_sweep
 from latentcsp.store import read_matrix, read_structures, write_structures
-from latentcsp.symmetry import degrees_of_freedom
+from latentcsp.structure.symmetry import degrees_of_freedom
 from latentcsp.synth import generate
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from latentcsp.cli import main
 from latentcsp.select import (group_stamps, make_groups, planned_spacegroups, planned_windows, selection,
                               spacegroup_slug)
 from latentcsp.store import read_groups, read_json
-from latentcsp.symmetry import TOP10, spacegroup_symbol
+from latentcsp.structure.symmetry import TOP10, spacegroup_symbol
 
 
 def _manifest(energies, numbers):

@@ -7,9 +7,9 @@ from ase.build import make_supercell
 from crystals import co_crystal, methanol_like
 
 from latentcsp.io import RawStructure
-from latentcsp.canonical import assign_canonical_order, reference_graph
-from latentcsp.hashing import content_hash
-from latentcsp.structure import BadStructure, Options, analyse, find_molecules, formula_of
+from latentcsp.structure.canonical import assign_canonical_order, reference_graph
+from latentcsp.structure.hashing import content_hash
+from latentcsp.structure.crystal import BadStructure, Options, analyse, find_molecules, formula_of
 
 
 def raw(atoms, ident="x", energy=0.0):
@@ -114,7 +114,7 @@ def test_site_symmetry_of_a_molecule_on_an_inversion_centre():
 def test_periodic_pairs_match_ase_on_a_narrow_skewed_cell():
     from ase.neighborlist import primitive_neighbor_list
 
-    from latentcsp.structure import periodic_pairs
+    from latentcsp.structure.crystal import periodic_pairs
 
     rng = np.random.default_rng(7)
     cell = np.array([[2.1, 0.0, 0.0], [1.7, 2.6, 0.0], [-0.9, 0.8, 3.3]])
@@ -136,7 +136,7 @@ def _graph(atoms, tolerance=0.4):
 def test_molecule_key_ignores_atom_and_bond_order_and_tells_isomers_apart():
     from ase.build import molecule
 
-    from latentcsp.structure import molecule_key
+    from latentcsp.structure.crystal import molecule_key
 
     for name in ("CH3CH2OH", "isobutane", "CH3COOH"):
         numbers, bonds = _graph(molecule(name))
@@ -165,7 +165,7 @@ def test_a_bond_to_two_images_of_one_atom_is_a_network():
 
 
 def test_contact_fingerprint_matches_a_slow_sum():
-    from latentcsp.canonical import contact_fingerprint
+    from latentcsp.structure.canonical import contact_fingerprint
 
     c = analyse(raw(methanol_like()))
     atoms = np.flatnonzero(c.mol_ids < 2)
@@ -187,7 +187,7 @@ def test_contact_fingerprint_matches_a_slow_sum():
 @pytest.mark.parametrize("spacegroup", [14, 2, 61, 4])
 def test_fast_and_vf2_labellings_choose_alike(spacegroup):
     """Without a tie inside one copy, the labelling kept does not depend on which isomorphism search runs."""
-    from latentcsp.canonical import _choose, _close_labellings
+    from latentcsp.structure.canonical import _choose, _close_labellings
 
     cell = {14: (7.0, 6.5, 9.0, 90, 105, 90), 2: (7, 7.5, 9.0, 80, 95, 100), 61: (9, 10, 11, 90, 90, 90),
             4: (7.0, 6.5, 9.0, 90, 105, 90)}[spacegroup]
@@ -207,7 +207,7 @@ def test_fast_and_vf2_labellings_choose_alike(spacegroup):
 def test_reference_automorphisms_are_the_vf2_set():
     from ase.build import molecule
 
-    from latentcsp.canonical import Reference
+    from latentcsp.structure.canonical import Reference
 
     for name in ("C6H6", "isobutane", "CH3COOH", "C4H4S"):
         atoms = molecule(name)
@@ -234,7 +234,7 @@ def test_reference_automorphisms_of_real_molecules(shared_data, case):
 
 def test_a_tie_inside_one_copy_is_broken_by_vf2_order(monkeypatch):
     """C2H2 on an inversion centre: labellings swapped by the inversion tie; networkx VF2's order decides."""
-    import latentcsp.canonical as structure
+    import latentcsp.structure.canonical as structure
     from ase.spacegroup import crystal as build
 
     cellpar = (6.0, 5.0, 6.0, 80, 95, 100)

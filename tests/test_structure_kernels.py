@@ -1,4 +1,4 @@
-"""The numba kernels of latentcsp.structure_kernels against slow reference implementations."""
+"""The numba kernels of latentcsp.structure.kernels against slow reference implementations."""
 
 import itertools
 
@@ -9,9 +9,9 @@ from ase.build import molecule
 from ase.data import covalent_radii
 from ase.neighborlist import primitive_neighbor_list
 
-from latentcsp.pbc import close_pairs
-from latentcsp.canonical import Matcher, kabsch_rmsd, kabsch_rmsd_batch
-from latentcsp.structure_kernels import (
+from latentcsp.structure.pbc import close_pairs
+from latentcsp.structure.canonical import Matcher, kabsch_rmsd, kabsch_rmsd_batch
+from latentcsp.structure.kernels import (
     adjacency, covalent_bonds, match_molecule, molecule_bonds, molecule_tree, smallest_table,
     wl_colours,
 )

@@ -5,8 +5,8 @@ import pytest
 from ase.build import molecule
 from ase.data import covalent_radii
 
-from latentcsp.structure import rotatable_bonds
-from latentcsp.structure_kernels import molecule_bonds
+from latentcsp.structure.crystal import rotatable_bonds
+from latentcsp.structure.kernels import molecule_bonds
 
 
 def _rotatable(atoms):
@@ -43,7 +43,7 @@ def test_roy_has_three_torsions(shared_data):
 
     from ase.io import read
 
-    from latentcsp.structure import find_molecules
+    from latentcsp.structure.crystal import find_molecules
 
     path = shared_data / "roy-beran2022" / "beran_roy_structures.xyz.bz2"
     with bz2.open(path, "rt") as fh:

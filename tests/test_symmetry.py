@@ -1,9 +1,9 @@
-"""latentcsp.symmetry: degrees of freedom of rigid-molecule crystals from spglib's operations."""
+"""latentcsp.structure.symmetry: degrees of freedom of rigid-molecule crystals from spglib's operations."""
 
 import numpy as np
 import pytest
 
-from latentcsp import symmetry as sym
+from latentcsp.structure import symmetry as sym
 
 # The seed report's Table 2 (general position, Z' = 1) plus P1.
 TABLE2 = {
@@ -218,7 +218,7 @@ def test_one_lookup_for_readers_and_degrees_of_freedom(symbol, number):
     setting = sym.resolve_spacegroup(symbol)
     assert setting.number == number == sym.spacegroup_number(symbol)
     assert sym.spacegroup_number(sym.spacegroup_symbol(number)) == number
-    from latentcsp.crystallography import ops_arrays
+    from latentcsp.structure.crystallography import ops_arrays
     R, _ = ops_arrays(setting.symops)  # the setting's operators form a group of the right order
     assert len(R) == len(spglib_operations(setting.hall))
 

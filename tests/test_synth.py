@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import spglib
 
-from latentcsp import symmetry
-from latentcsp.crystallography import shelx_encoding
+from latentcsp.structure import symmetry
+from latentcsp.structure.crystallography import shelx_encoding
 from latentcsp.synth import CrystalModel, SamplingOptions, generate, get_spacegroup, read_xyz, true_dof
 from latentcsp.synth.lattice import cell_and_derivatives
 from latentcsp.synth.minimise import MinimiseOptions, centroid_fingerprint, deduplicate, minimise

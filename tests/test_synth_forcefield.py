@@ -119,7 +119,7 @@ def test_molecules_without_parameters_are_refused_clearly():
 def test_the_real_molecules_are_typed_built_and_minimised(shared_data, tmp_path):
     """ROY and the Genarris molecules, one whole molecule from each landscape's first structure."""
     from latentcsp.io import RawStructure, read_source
-    from latentcsp.structure import analyse
+    from latentcsp.structure.crystal import analyse
 
     sources = {"ROY": shared_data / "roy-beran2022" / "beran_roy_structures.xyz.bz2"}
     for name in ("aspirin", "DNI", "HMX", "CL-20", "Target_I", "Target_XXII"):

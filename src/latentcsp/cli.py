@@ -34,7 +34,7 @@ def cmd_fetch_roy(args) -> None:
 def cmd_ingest(args) -> None:
     from .ingest import LandscapeError, LandscapeSpec, ingest_to, write_quarantine
     from .store import job_record, write_json
-    from .structure import Options
+    from .structure.crystal import Options
 
     start = time.perf_counter()
     spec = LandscapeSpec.from_config(args.name, args.spec)

@@ -27,8 +27,8 @@ import pandas as pd
 from . import store
 from .io import RawStructure, Rejected, read_source
 from .io.energies import ENERGY_UNITS, EnergyTableError, read_energy_table
-from .canonical import assign_canonical_order, reference_graph
-from .structure import BadStructure, Crystal, Options, analyse
+from .structure.canonical import assign_canonical_order, reference_graph
+from .structure.crystal import BadStructure, Crystal, Options, analyse
 
 
 #: The outlier rule (:func:`energy_outliers`): an energy farther from the landscape's median than

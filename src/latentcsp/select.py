@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .symmetry import TOP10, spacegroup_number, spacegroup_symbol
+from .structure.symmetry import TOP10, spacegroup_number, spacegroup_symbol
 
 COMBINED = "all"
 GROUP_COLUMNS = ["window", "group", "spacegroup_number", "id"]

@@ -157,7 +157,7 @@ class StructureWriter:
         self.count = 0
 
     def append(self, crystals) -> None:
-        """Append crystals (objects with the fields of :class:`latentcsp.structure.Crystal`)."""
+        """Append crystals (objects with the fields of :class:`latentcsp.structure.crystal.Crystal`)."""
         if not crystals:
             return
         self.append_arrays([c.id for c in crystals], [c.hash for c in crystals], [c.cell for c in crystals],
@@ -203,7 +203,7 @@ class StructureWriter:
 
 
 def write_structures(crystals, path: str | os.PathLike) -> None:
-    """Write crystals (objects with the fields of :class:`latentcsp.structure.Crystal`)."""
+    """Write crystals (objects with the fields of :class:`latentcsp.structure.crystal.Crystal`)."""
     with StructureWriter(path) as writer:
         writer.append(list(crystals))
 

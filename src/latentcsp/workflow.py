@@ -290,7 +290,7 @@ class Plan:
 
     def synth_tags(self) -> dict[str, int]:
         """Generated space groups of ``synth:``: file tag -> number."""
-        from .symmetry import TOP10, spacegroup_number
+        from .structure.symmetry import TOP10, spacegroup_number
         from .synth.spacegroup import get_spacegroup
 
         chosen = self.config["synth"]["spacegroups"]

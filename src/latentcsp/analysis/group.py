@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import symmetry
+from ..structure import symmetry
 from ..store import job_record, write_csv, write_json
 from .dedup import dedup
 from .pca import fixed_size, moments, spectrum, streamed_spectrum

@@ -215,11 +215,11 @@ def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path]
 
 
 def torsion_count(molecule) -> int:
-    """Rotatable bonds of a rigid molecule (:func:`latentcsp.structure.rotatable_bonds`)."""
+    """Rotatable bonds of a rigid molecule (:func:`latentcsp.structure.crystal.rotatable_bonds`)."""
     from ase.data import covalent_radii
 
-    from ..structure import rotatable_bonds
-    from ..structure_kernels import molecule_bonds
+    from ..structure.crystal import rotatable_bonds
+    from ..structure.kernels import molecule_bonds
 
     bonds = molecule_bonds(np.ascontiguousarray(molecule.ref), covalent_radii[molecule.numbers], 0.4)
     return len(rotatable_bonds(molecule.numbers, molecule.ref, bonds))

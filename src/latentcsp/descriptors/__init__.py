@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from .kernels import aev_block, angular_plan, radial_plan, triu_index
-from ..pbc import PeriodicGrid, exclusion_arrays, molecule_shifts, neighbour_list
+from ..structure.pbc import PeriodicGrid, exclusion_arrays, molecule_shifts, neighbour_list
 from .presets import PRESETS, AEVParams, ani1x, ani2x, get_params
 
 __all__ = [

@@ -21,7 +21,7 @@ Functional form, exactly as TorchANI (``torchani.aev``, 2.x) computes it:
 Neighbours are all periodic images within the cutoff, including images of the
 centre itself; in ``intermolecular`` mode the centre's own molecule is left
 out of both sums (the molecule instance itself: its periodic images are other
-molecules and count; see :func:`latentcsp.pbc.centre_neighbours`).
+molecules and count; see :func:`latentcsp.structure.pbc.centre_neighbours`).
 
 Layout of one output row: radial block ``[species, ShfR]`` (species-major),
 then the angular block ``[pair, ShfA, ShfZ]`` with ``pair`` the row-major index
@@ -58,7 +58,7 @@ import numpy as np
 from numba import njit
 
 from ._vecmath import axpy16, cos_0_pi, exp1, gauss16, log1, tile4x8, tile8x4
-from ..pbc import centre_neighbours, max_candidates
+from ..structure.pbc import centre_neighbours, max_candidates
 
 # FMA contraction only (no reassociation): deterministic, slightly more exact
 _FM = {"contract"}
@@ -318,9 +318,9 @@ def aev_block(c_lo, c_hi, cart, frac, cell, species, mol_ids, centres, m, bin_st
     with the AEV of atom ``centres[c]``.
 
     ``cart``/``frac``: wrapped positions; ``m``, ``bin_start``, ``bin_atoms``,
-    ``bin_cart``, ``reach``: the cell list of :mod:`latentcsp.pbc` built for ``Rcr``;
+    ``bin_cart``, ``reach``: the cell list of :mod:`latentcsp.structure.pbc` built for ``Rcr``;
     ``species``: index into the parameter set's species, per atom;
-    ``mol_ids``, ``mol_shift``, ``exclude``: see :func:`latentcsp.pbc.centre_neighbours`;
+    ``mol_ids``, ``mol_shift``, ``exclude``: see :func:`latentcsp.structure.pbc.centre_neighbours`;
     ``planR``: :func:`radial_plan`; ``planA``: :func:`angular_plan`.
 
     Releases the GIL: blocks of centres can run in parallel Python threads,

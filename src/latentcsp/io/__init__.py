@@ -8,7 +8,7 @@ next one.  Text formats read their files with :func:`read_text`
 (decompressed by content, binary data refused with a reason).  Every file a
 source names gives at least one record (:func:`read_source`), so each is in
 the manifest or the quarantine.  Everything format-independent (molecules,
-symmetry, energies, validation) happens later in :mod:`latentcsp.structure`.
+symmetry, energies, validation) happens later in :mod:`latentcsp.structure.crystal`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from . import RawStructure, Rejected, file_stem, register
-from ..symmetry import resolve_spacegroup
+from ..structure.symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 ID_KEYS = ("name", "id", "csd_code", "identifier", "label")

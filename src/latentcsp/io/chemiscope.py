@@ -45,8 +45,8 @@ import spglib
 from ase.data import atomic_numbers
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from ..pbc import check_geometry
-from ..symmetry import resolve_spacegroup
+from ..structure.pbc import check_geometry
+from ..structure.symmetry import resolve_spacegroup
 from .energies import parse_energy, unit_of_column
 
 #: spglib tolerance (Å) for the supercell -> primitive reduction.
@@ -153,7 +153,7 @@ def reduce_to_primitive(cell: np.ndarray, positions: np.ndarray, numbers: np.nda
 def _structure_arrays(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cell (3, 3), positions (n, 3), numbers (n,) of one structure object; ValueError or KeyError naming the problem.
 
-    The geometry must pass :func:`latentcsp.pbc.check_geometry` (finite, sane
+    The geometry must pass :func:`latentcsp.structure.pbc.check_geometry` (finite, sane
     coordinates and cell) before anything compiled (spglib) sees it.
     """
     if not isinstance(data, dict):

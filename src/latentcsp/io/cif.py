@@ -33,7 +33,7 @@ downloads: the side tables use the stem), else the block name.  The block
 name is kept in ``properties['block']``.
 
 The crystallography (operators, cell, site expansion and its repair, space
-groups) is :mod:`latentcsp.crystallography`'s, shared with the .res reader
+groups) is :mod:`latentcsp.structure.crystallography`'s, shared with the .res reader
 and the generator.
 """
 
@@ -50,9 +50,9 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from ..crystallography import MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays
-from ..pbc import MAX_CELLS_AWAY
-from ..symmetry import resolve_spacegroup
+from ..structure.crystallography import MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays
+from ..structure.pbc import MAX_CELLS_AWAY
+from ..structure.symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 #: Occupancies below ``1 - OCC_TOL`` are partial.

@@ -32,7 +32,7 @@ from ase.data import atomic_numbers
 from ase.io.extxyz import key_val_str_to_dict, read_xyz
 
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
-from ..symmetry import resolve_spacegroup
+from ..structure.symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 _SKIP = {"energy", "spacegroup", "name", "id", "pbc", "unit_cell"}

@@ -18,7 +18,7 @@ Energies are as stated (the landscape config gives unit and basis); a
 The cell is expanded with SHELX semantics: ``LATT n`` (|n| = 1 P, 2 I,
 3 R obverse, 4 F, 5 A, 6 B, 7 C; n > 0 adds the inversion; SHELX's default is
 n = 1), the identity plus every ``SYMM``, then images closer than
-:data:`latentcsp.crystallography.MERGE_TOL` merged (special positions).  A record with
+:data:`latentcsp.structure.crystallography.MERGE_TOL` merged (special positions).  A record with
 neither ``LATT`` nor ``SYMM`` is taken as P1 (what naive writers mean).
 Atoms are ``label sfac x y z [sof [U...]]`` with the element from ``SFAC``
 (short or long form) or else the label; coordinates and occupancies decode
@@ -51,11 +51,11 @@ import numpy as np
 from . import RawStructure, Rejected, UnreadableFile, file_stem, read_text, register
 from ase.data import chemical_symbols
 
-from ..crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, parse_symop,
+from ..structure.crystallography import (MERGE_TOL, WIDER_TOLS, cell_matrix, expand_sites, ops_arrays, parse_symop,
                                shelx_encoding, shelx_ops)
 from .cif import SYMOP_TAGS, element_counts, element_number, formula_string, loop_values
-from ..pbc import MAX_CELLS_AWAY
-from ..symmetry import resolve_spacegroup
+from ..structure.pbc import MAX_CELLS_AWAY
+from ..structure.symmetry import resolve_spacegroup
 from .energies import parse_energy
 
 #: SHELX instructions (first four letters); any other first word starts an atom.

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import symmetry
+from ..structure import symmetry
 from ..select import slug
-from ..symmetry import TOP10
+from ..structure.symmetry import TOP10
 
 ANALYSIS_PATH = re.compile(r"(?P<landscape>[^/]+)/analysis/(?P<dset>[^/]+)/(?P<window>[^/]+)/(?P<group>[^/]+)/pca\.json$")
 

@@ -4,7 +4,7 @@ dimensionality is known by construction.
 * :func:`generate` — Sobol trial structures of one molecule in one space group (Z' = 1,
   general position), rigid-body minimised with an exp-6 force field, written as
   CSPy-style .res files with the DoF vector of every structure alongside;
-* :func:`true_dof` — the group's degrees of freedom (from :mod:`latentcsp.symmetry`);
+* :func:`true_dof` — the group's degrees of freedom (from :mod:`latentcsp.structure.symmetry`);
 * :class:`CrystalModel` — DoF vector -> crystal, lattice energy and analytic gradient;
 * :func:`recover` — crystal -> canonical DoF vector (:func:`recover_landscape` for a whole
   ingested landscape, with the reason wherever recovery does not apply).

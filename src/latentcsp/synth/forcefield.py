@@ -60,11 +60,11 @@ from __future__ import annotations
 import numpy as np
 from ase.data import atomic_numbers, covalent_radii
 
-from ..structure_kernels import molecule_bonds
+from ..structure.kernels import molecule_bonds
 
 KCAL = 4.184
 #: bond criterion of :func:`atom_types`: d < r_cov(i) + r_cov(j) + BOND_TOLERANCE, Å
-#: (the ingest's default, latentcsp.structure.Options.bond_tolerance).
+#: (the ingest's default, latentcsp.structure.crystal.Options.bond_tolerance).
 BOND_TOLERANCE = 0.4
 
 

@@ -27,8 +27,8 @@ DOF_COLUMNS = ["a", "b", "c", "alpha", "beta", "gamma", "rot_x", "rot_y", "rot_z
 
 def true_dof(spacegroup) -> int:
     """Degrees of freedom of a rigid molecule in a general position, Z' = 1
-    (:func:`latentcsp.symmetry.degrees_of_freedom`)."""
-    from latentcsp.symmetry import degrees_of_freedom
+    (:func:`latentcsp.structure.symmetry.degrees_of_freedom`)."""
+    from latentcsp.structure.symmetry import degrees_of_freedom
 
     return int(degrees_of_freedom(spacegroup))
 

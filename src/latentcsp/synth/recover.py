@@ -52,9 +52,9 @@ import spglib
 from ase.data import chemical_symbols, covalent_radii
 from scipy.spatial.transform import Rotation
 
-from latentcsp.canonical import MAX_ISOMORPHISMS, Matcher
-from latentcsp.structure import Options
-from latentcsp.structure_kernels import molecule_bonds
+from latentcsp.structure.canonical import MAX_ISOMORPHISMS, Matcher
+from latentcsp.structure.crystal import Options
+from latentcsp.structure.kernels import molecule_bonds
 
 from .generate import DOF_COLUMNS, dof_row
 from .lattice import cells, lattice_parameters, params_from_cell

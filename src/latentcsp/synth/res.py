@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..crystallography import operator_string
+from ..structure.crystallography import operator_string
 from ..io.res import format_res
 from .model import CrystalModel
 

@@ -4,7 +4,7 @@ Operations come from spglib's database (``spglib.get_symmetry_from_database``) i
 standard setting of the group (spglib's first Hall number for the ITA number: unique
 axis b and cell choice 1 for monoclinic groups, hexagonal axes for rhombohedral ones),
 centring translations included, so Z = number of operations for a general position.
-Symbols are parsed by :mod:`latentcsp.symmetry`.
+Symbols are parsed by :mod:`latentcsp.structure.symmetry`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class SpaceGroup:
 @lru_cache(maxsize=None)
 def get_spacegroup(spacegroup) -> SpaceGroup:
     """A space group from a Hermann-Mauguin symbol ('P21/c', 'P2_1/c', 'P 1 21/c 1') or number."""
-    from latentcsp.symmetry import crystal_system, spacegroup_number
+    from latentcsp.structure.symmetry import crystal_system, spacegroup_number
 
     number = spacegroup_number(spacegroup)
     hall = _default_hall()[number]

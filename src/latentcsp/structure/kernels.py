@@ -1,9 +1,9 @@
-"""Numba kernels of :mod:`latentcsp.structure`: pure functions on arrays.
+"""Numba kernels of :mod:`latentcsp.structure.crystal`: pure functions on arrays.
 
 Shapes and units: ``cell`` (3, 3) Å, lattice vectors as rows; ``positions``
 (n, 3) Å, Cartesian; integer arrays are int64.  Slow reference
 implementations live in tests/test_structure_kernels.py.  The kernels that
-take a cell search through :func:`latentcsp.pbc.close_pairs`, which refuses
+take a cell search through :func:`latentcsp.structure.pbc.close_pairs`, which refuses
 absurd geometry (ValueError) before building its cell list.
 """
 

@@ -2,7 +2,7 @@
 
 :func:`reference_graph` makes the reference (the first crystal's molecule, its
 graph automorphisms and their orbits); :func:`assign_canonical_order` labels the
-independent molecules of a :class:`~latentcsp.structure.Crystal` by graph
+independent molecules of a :class:`~latentcsp.structure.crystal.Crystal` by graph
 isomorphism (:class:`Matcher`), choosing among the automorphic labellings by
 geometry (Kabsch RMSD, contact fingerprints), so that equivalent atoms of every
 crystal line up in the descriptors.
@@ -18,8 +18,8 @@ import numpy as np
 from ase.data import covalent_radii
 
 from .pbc import cell_and_inverse
-from .structure import BadStructure, Crystal, Options, bond_array, formula_of
-from .structure_kernels import (
+from .crystal import BadStructure, Crystal, Options, bond_array, formula_of
+from .kernels import (
     adjacency, contact_sums, find_isomorphisms, kabsch_rmsd_permuted, match_molecule, molecule_bonds, wl_colours,
 )
 
@@ -35,7 +35,7 @@ class Matcher:
     breadth-first order from an atom of its rarest colour, and each is
     matched to an unused atom of the same colour bonded to the image of its
     tree parent, with the same bonds back to every atom matched so far
-    (:func:`~latentcsp.structure_kernels.find_isomorphisms`).  numbers: (n,)
+    (:func:`~latentcsp.structure.kernels.find_isomorphisms`).  numbers: (n,)
     atomic numbers; bonds: (m, 2) atom indices, each bond once.
     """
 

@@ -13,7 +13,7 @@
   merged (special positions), with the repair of an over-expanded site at the
   wider tolerances :data:`WIDER_TOLS`.
 
-Space groups named by a symbol are :func:`latentcsp.symmetry.resolve_spacegroup`'s.
+Space groups named by a symbol are :func:`latentcsp.structure.symmetry.resolve_spacegroup`'s.
 
 Conventions: rotations (m, 3, 3) and translations (m, 3) act on fractional
 column vectors; lattice vectors are rows, Å.

@@ -3,7 +3,7 @@
 :func:`analyse` turns a :class:`~latentcsp.io.RawStructure` as a file states it
 into a :class:`Crystal`, or raises :class:`BadStructure` with a reason that the
 ingest writes to ``quarantine.csv``.  The content hash is
-:mod:`latentcsp.hashing`'s, the canonical atom order :mod:`latentcsp.canonical`'s.
+:mod:`latentcsp.structure.hashing`'s, the canonical atom order :mod:`latentcsp.structure.canonical`'s.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 import spglib
 from ase.data import atomic_masses, chemical_symbols, covalent_radii
 
-from .io import RawStructure
+from .raw import RawStructure
 from .pbc import cell_and_inverse, check_geometry, close_pairs
 from .hashing import content_hash
-from .structure_kernels import adjacency, covalent_bonds, molecule_tree, wl_colours
+from .kernels import adjacency, covalent_bonds, molecule_tree, wl_colours
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
 #: Densities below this (g/cm^3) are no crystal's (solid hydrogen has 0.086): cell lengths in the wrong unit.
@@ -56,10 +56,10 @@ class Crystal:
     mol_ids: (n,) int, molecule index of each atom, 0..n_molecules-1.
     canonical: (n,) int, for atoms of the symmetry-independent representative
         molecules, the atom's index in the landscape's reference molecule;
-        -1 for every other atom (filled by :func:`latentcsp.canonical.assign_canonical_order`).
+        -1 for every other atom (filled by :func:`latentcsp.structure.canonical.assign_canonical_order`).
     orbit: (n,) int, where canonical is set, the orbit of that reference atom under
-        the reference molecule's graph automorphisms (:attr:`latentcsp.canonical.Reference.orbits`); -1
-        elsewhere (filled by :func:`latentcsp.canonical.assign_canonical_order`).
+        the reference molecule's graph automorphisms (:attr:`latentcsp.structure.canonical.Reference.orbits`); -1
+        elsewhere (filled by :func:`latentcsp.structure.canonical.assign_canonical_order`).
     representatives: molecule indices, one per symmetry-independent molecule.
     molecule_classes: for each independent molecule, the copies the canonical
         order is matched on: the first copy, and a copy related to it by an
@@ -125,7 +125,7 @@ def periodic_pairs(cell, positions, cutoff: float):
 
     Returns i, j (m,) int, S (m, 3) int and d (m,) Å with
     d = |positions[j] + S @ cell - positions[i]|, grouped by i; a cell list
-    over the periodic images (:func:`latentcsp.pbc.close_pairs`),
+    over the periodic images (:func:`latentcsp.structure.pbc.close_pairs`),
     so any cell shape works and positions need not lie in the cell.
     """
     cell, inv, positions = check_geometry(cell, positions, cutoff)
@@ -159,7 +159,7 @@ def find_molecules(cell, positions, numbers, opts: Options | None = None, labels
     Returns (mol_ids (n,), unwrapped positions (n, 3) Å, bond list (m, 2)).
     Molecules are numbered by their lowest atom index, which keeps its
     position.  Raises BadStructure for a geometry outside the kernels' limits
-    (:func:`latentcsp.pbc.check_geometry`), overlapping atoms or an infinite
+    (:func:`latentcsp.structure.pbc.check_geometry`), overlapping atoms or an infinite
     covalent network (a bond whose image shift disagrees with the search
     tree's); ``labels`` (n,) names the atoms in those messages (see :func:`atom_names`).
     """
@@ -301,7 +301,7 @@ def checked_arrays(raw: RawStructure) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
     Raises BadStructure, naming the atom where one is at fault, for: no
     atoms, arrays of the wrong shape, atomic numbers outside 1-118, a
-    geometry outside the kernels' limits (:func:`latentcsp.pbc.check_geometry`:
+    geometry outside the kernels' limits (:func:`latentcsp.structure.pbc.check_geometry`:
     non-finite or absurd coordinates or cell, a flat cell) and a density
     below :data:`MIN_DENSITY`.  Nothing reaches compiled code before this.
     """

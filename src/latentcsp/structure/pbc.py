@@ -1,6 +1,6 @@
 """Neighbour search under periodic boundary conditions (numba kernels).
 
-Shared by the structure checks (covalent bonds, contacts: :mod:`latentcsp.structure`)
+Shared by the structure checks (covalent bonds, contacts: :mod:`latentcsp.structure.crystal`)
 and the descriptors (:mod:`latentcsp.descriptors`); it depends on nothing of
 the package.
 

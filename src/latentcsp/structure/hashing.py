@@ -8,7 +8,7 @@ import math
 import numpy as np
 import spglib
 
-from .structure_kernels import smallest_table
+from .kernels import smallest_table
 
 spglib.error.OLD_ERROR_HANDLING = False  # spglib raises SpglibError instead of returning None (also for the record)
 
@@ -32,7 +32,7 @@ def content_hash(cell, positions, numbers, symprec: float = 0.1, decimals: int =
     and the lexicographically smallest sorted (element, x, y, z) table kept,
     so any origin shift gives the same hash.  ``dataset``: spglib's symmetry
     dataset of this cell at ``symprec`` if already known (as in
-    :func:`latentcsp.structure.analyse`); where spglib fails, the given cell is used.
+    :func:`latentcsp.structure.crystal.analyse`); where spglib fails, the given cell is used.
     """
     if dataset is None:
         frac = np.linalg.solve(np.asarray(cell).T, np.asarray(positions).T).T % 1.0
