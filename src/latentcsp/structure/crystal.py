@@ -1,6 +1,6 @@
 """The crystal record: molecules under PBC, symmetry and sites, Z, Z', density, hash.
 
-:func:`analyse` turns a :class:`~latentcsp.io.RawStructure` as a file states it
+:func:`analyse` turns a :class:`~latentcsp.structure.raw.RawStructure` as a file states it
 into a :class:`Crystal`, or raises :class:`BadStructure` with a reason that the
 ingest writes to ``quarantine.csv``.  The content hash is
 :mod:`latentcsp.structure.hashing`'s, the canonical atom order :mod:`latentcsp.structure.canonical`'s.
