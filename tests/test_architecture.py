@@ -38,7 +38,7 @@ PARTS = {
     "latentcsp.search": "search",
     "latentcsp.workflow": "cli",
     "latentcsp.cli": "cli",
-    "latentcsp.synth_cli": "cli",
+    "latentcsp.cli.synth": "cli",
 }
 
 _BELOW_REPORT = {"package", "structure", "io", "store", "descriptors", "analysis", "latent", "synth",

@@ -9,7 +9,7 @@ dimensionality is known by construction.
 * :func:`recover` — crystal -> canonical DoF vector (:func:`recover_landscape` for a whole
   ingested landscape, with the reason wherever recovery does not apply).
 
-Command line: ``latentcsp synth --help`` and ``latentcsp synth-merge`` (see :mod:`latentcsp.synth_cli`).
+Command line: ``latentcsp synth --help`` and ``latentcsp synth-merge`` (see :mod:`latentcsp.cli.synth`).
 """
 
 from .generate import DOF_COLUMNS, generate, merge_dof_tables, true_dof

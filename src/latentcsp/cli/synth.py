@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import json_argument
+from ..cli import json_argument
 
 
 def _add_generate_args(p: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_generate(args) -> dict:
-    from .synth.generate import generate
+    from ..synth.generate import generate
 
     summary = generate(args.molecule, args.spacegroup, n_trials=args.n_trials, seed=args.seed,
                        minimise=args.minimise, out_dir=args.out, name=args.name, cutoff=args.cutoff,
@@ -56,7 +56,7 @@ def _add_merge_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_merge(args) -> None:
-    from .synth.generate import merge_dof_tables
+    from ..synth.generate import merge_dof_tables
 
     for sub in ("trial", "minima"):
         if (args.folder / sub).is_dir():

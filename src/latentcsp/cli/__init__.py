@@ -25,16 +25,16 @@ def _spacegroups(text: str):
 
 
 def cmd_fetch_roy(args) -> None:
-    from .datasets import fetch_roy
+    from ..datasets import fetch_roy
 
     path = fetch_roy(args.out)
     print(f"ROY landscape written to {path}", file=sys.stderr)
 
 
 def cmd_ingest(args) -> None:
-    from .ingest import LandscapeError, LandscapeSpec, ingest_to, write_quarantine
-    from .store import job_record, write_json
-    from .structure.crystal import Options
+    from ..ingest import LandscapeError, LandscapeSpec, ingest_to, write_quarantine
+    from ..store import job_record, write_json
+    from ..structure.crystal import Options
 
     start = time.perf_counter()
     spec = LandscapeSpec.from_config(args.name, args.spec)
@@ -51,8 +51,8 @@ def cmd_ingest(args) -> None:
 
 
 def cmd_sources(args) -> None:
-    from .ingest import LandscapeSpec, source_listing
-    from .store import write_csv
+    from ..ingest import LandscapeSpec, source_listing
+    from ..store import write_csv
 
     listing = source_listing(LandscapeSpec.from_config(args.name, args.spec))
     write_csv(listing, args.out)
@@ -60,8 +60,8 @@ def cmd_sources(args) -> None:
 
 
 def cmd_select(args) -> None:
-    from .select import make_groups, selection, write_stamps
-    from .store import job_record, read_manifest, write_csv, write_json
+    from ..select import make_groups, selection, write_stamps
+    from ..store import job_record, read_manifest, write_csv, write_json
 
     start = time.perf_counter()
     manifest = read_manifest(args.manifest)
@@ -83,8 +83,8 @@ def _planned(args, window: str | None = None) -> dict:
     """The group's entry in the landscape's selection.json (``--selection``), else "ok"."""
     if not args.selection:
         return {"status": "ok", "reason": None}
-    from .select import entry
-    from .store import read_json
+    from ..select import entry
+    from ..store import read_json
 
     return entry(read_json(args.selection), args.group, window)
 
@@ -92,15 +92,15 @@ def _planned(args, window: str | None = None) -> dict:
 def cmd_descriptors(args) -> None:
     planned = _planned(args)
     if planned["status"] != "ok":
-        from .descriptors.stage import write_skipped
+        from ..descriptors.stage import write_skipped
 
         write_skipped(args.out, planned["reason"])
         print(f"descriptors {args.set_name}/{args.group}: skipped: {planned['reason']}", file=sys.stderr)
         return
     import numba
 
-    from .descriptors.stage import Communicator, DescriptorSet, compute_group
-    from .store import read_groups, read_structures
+    from ..descriptors.stage import Communicator, DescriptorSet, compute_group
+    from ..store import read_groups, read_structures
 
     if args.threads:
         numba.set_num_threads(args.threads)
@@ -125,7 +125,7 @@ def cmd_analyse(args) -> None:
     title = f"{args.landscape} {args.group}, lowest {args.window} kJ/mol ({args.set_name})"
     planned = _planned(args, args.window)
     if planned["status"] != "ok":
-        from .analysis.group import write_skipped
+        from ..analysis.group import write_skipped
 
         write_skipped(args.outdir, key, planned["reason"])
         _placeholder(args.outdir / "pcmap", title, planned["reason"])
@@ -133,8 +133,8 @@ def cmd_analyse(args) -> None:
         return
     import pandas as pd
 
-    from .analysis.group import AnalysisConfig, run
-    from .report.figures import pc_map, save
+    from ..analysis.group import AnalysisConfig, run
+    from ..report.figures import pc_map, save
 
     cfg = AnalysisConfig.from_config(args.settings)
     line = run(args.descriptors, args.groups, args.manifest, args.window, args.group, args.outdir, cfg, key)
@@ -156,16 +156,16 @@ def _placeholder(stem: Path, title: str, reason: str) -> None:
 
 
 def cmd_references(args) -> None:
-    from .calibration.stage import CalibrationConfig, generate_references
+    from ..calibration.stage import CalibrationConfig, generate_references
 
     print(generate_references(args.structures, args.groups, args.min_size,
                               CalibrationConfig.from_config(args.calibration), args.out), file=sys.stderr)
 
 
 def cmd_calibrate(args) -> None:
-    from .analysis.group import AnalysisConfig
-    from .calibration.stage import CalibrationConfig, run
-    from .descriptors.stage import DescriptorSet
+    from ..analysis.group import AnalysisConfig
+    from ..calibration.stage import CalibrationConfig, run
+    from ..descriptors.stage import DescriptorSet
 
     line = run(args.landscape, args.structures, args.references, args.analyses, DescriptorSet(args.set_name, **args.set),
                AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
@@ -173,20 +173,20 @@ def cmd_calibrate(args) -> None:
 
 
 def cmd_summary(args) -> None:
-    from .report.summary import build
+    from ..report.summary import build
 
     written = build(args.results, args.pca, args.out, args.estimators, args.calibrations, args.sets)
     print(f"summary: {len(written)} files in {args.out}", file=sys.stderr)
 
 
 def cmd_latent(args) -> None:
-    from .store import read_json
+    from ..store import read_json
 
     pca = read_json(args.pca)
     key = pca.get("key") or {}
     title = f"{key.get('landscape', '')} {key.get('group', '')} L{key.get('window', '')}".strip()
     if pca.get("status", "ok") != "ok":
-        from .latent.stage import write_skipped
+        from ..latent.stage import write_skipped
 
         write_skipped(args.outdir, key, pca["reason"])
         for figure in ("sweep", "map"):
@@ -195,8 +195,8 @@ def cmd_latent(args) -> None:
         return
     import pandas as pd
 
-    from .latent.stage import run
-    from .report.figures import latent_maps, reconstruction_sweep, save
+    from ..latent.stage import run
+    from ..report.figures import latent_maps, reconstruction_sweep, save
 
     results = run(args.descriptors, args.scores, args.pca, args.structures, args.outdir, args.settings)
     sweep = pd.read_csv(args.outdir / "sweep.csv")
@@ -207,8 +207,8 @@ def cmd_latent(args) -> None:
     coords = pd.read_csv(args.outdir / "coordinates.csv", dtype={"id": str})
     save(latent_maps(coords, title), args.outdir / "map")
     if args.structures is not None:
-        from .report.chemiscope import write_dataset
-        from .store import read_structures
+        from ..report.chemiscope import write_dataset
+        from ..store import read_structures
 
         structures = read_structures(args.structures).subset(list(coords.id))
         scores = pd.read_csv(args.scores, dtype={"id": str})
@@ -222,8 +222,8 @@ def cmd_latent(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from .descriptors.stage import DescriptorSet
-    from .search.stage import SearchSettings, run
+    from ..descriptors.stage import DescriptorSet
+    from ..search.stage import SearchSettings, run
 
     result = run(args.structures, args.manifest, args.descriptors, DescriptorSet(args.set_name, **args.set),
                  args.group, args.outdir, SearchSettings.from_config(args.settings), landscape=args.landscape,
@@ -240,10 +240,10 @@ def cmd_search(args) -> None:
 
 
 def cmd_search_summary(args) -> None:
-    from .report.figures import save
-    from .search.figures import efficiency_figure
-    from .search.summary import gather, markdown, pooled_curves
-    from .store import atomic_path, write_csv
+    from ..report.figures import save
+    from ..search.figures import efficiency_figure
+    from ..search.summary import gather, markdown, pooled_curves
+    from ..store import atomic_path, write_csv
 
     table = gather(args.inputs)
     write_csv(table, args.out / "summary.csv")
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.set_defaults(func=cmd_search_summary)
 
-    from .synth_cli import add_parsers
+    from .synth import add_parsers
 
     add_parsers(sub)
     return parser

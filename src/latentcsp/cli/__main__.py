@@ -1,0 +1,5 @@
+"""``python -m latentcsp.cli``: the ``latentcsp`` command."""
+
+from . import main
+
+main()
