@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentcsp.analysis.group import AnalysisConfig, degrees_of_freedom, run
+from latentcsp.analysis.stage import AnalysisConfig, degrees_of_freedom, run
 from latentcsp.report.summary import build
 from latentcsp.report.tables import collect, estimates_markdown, table3_markdown
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentcsp.analysis.group import AnalysisConfig, run
+from latentcsp.analysis.stage import AnalysisConfig, run
 from latentcsp.analysis.pca import moments, spectrum, streamed_spectrum
 from latentcsp.analysis.rows import GroupRows
 from latentcsp.descriptors.stage import write_skipped

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentcsp.analysis.group import AnalysisConfig
-from latentcsp.analysis.group import run as analyse
+from latentcsp.analysis.stage import AnalysisConfig
+from latentcsp.analysis.stage import run as analyse
 from latentcsp.calibration.references import LadderDesign, as_structures, landscape_packing, reference_molecule
 from latentcsp.calibration.stage import CalibrationConfig, Group, generate_references
 from latentcsp.calibration.stage import run as calibrate

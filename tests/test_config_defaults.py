@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from latentcsp.analysis.group import AnalysisConfig
+from latentcsp.analysis.stage import AnalysisConfig
 from latentcsp.analysis.intrinsic import ESTIMATORS
 from latentcsp.descriptors.stage import DescriptorSet
 from latentcsp.ingest import LandscapeSpec

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.group import AnalysisConfig
+from ..analysis.stage import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
 from ..store import StructureSet, read_references, read_structures, write_csv, write_references

@@ -125,7 +125,7 @@ def cmd_analyse(args) -> None:
     title = f"{args.landscape} {args.group}, lowest {args.window} kJ/mol ({args.set_name})"
     planned = _planned(args, args.window)
     if planned["status"] != "ok":
-        from ..analysis.group import write_skipped
+        from ..analysis.stage import write_skipped
 
         write_skipped(args.outdir, key, planned["reason"])
         _placeholder(args.outdir / "pcmap", title, planned["reason"])
@@ -133,7 +133,7 @@ def cmd_analyse(args) -> None:
         return
     import pandas as pd
 
-    from ..analysis.group import AnalysisConfig, run
+    from ..analysis.stage import AnalysisConfig, run
     from ..report.figures import pc_map, save
 
     cfg = AnalysisConfig.from_config(args.settings)
@@ -163,7 +163,7 @@ def cmd_references(args) -> None:
 
 
 def cmd_calibrate(args) -> None:
-    from ..analysis.group import AnalysisConfig
+    from ..analysis.stage import AnalysisConfig
     from ..calibration.stage import CalibrationConfig, run
     from ..descriptors.stage import DescriptorSet
 

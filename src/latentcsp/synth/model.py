@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ._kernels import exp6_energy_grad, min_contact_batch
+from .kernels import exp6_energy_grad, min_contact_batch
 from .forcefield import atom_types, exp6_maximum, pair_tables
 from .lattice import cell_and_derivatives, cells, expand_lattice, lattice_parameters
 from .molecule import DENSITY_FACTOR, Molecule
