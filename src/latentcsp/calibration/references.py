@@ -24,7 +24,7 @@ import numpy as np
 from ..store import StructureSet
 from ..synth.ensembles import LOCAL_STEP, Ensemble
 from ..synth.model import CrystalModel
-from ..synth.molecule import Molecule, principal_frame
+from ..synth.molecule import Molecule
 from ..synth.sampling import SamplingOptions, sample_trials
 
 KINDS = tuple(LOCAL_STEP)
@@ -79,16 +79,13 @@ class LadderDesign:
 
 def reference_molecule(structures: StructureSet, name: str = "reference") -> Molecule:
     """The rigid molecule of the first structure (the store keeps the lowest energy first):
-    its first symmetry-independent molecule, atoms in canonical order."""
-    part = structures.atoms_of(0)
-    canonical, mol_id = structures.canonical[part], structures.mol_id[part]
-    first = mol_id == mol_id[np.flatnonzero(canonical >= 0)[0]]
-    atoms = np.flatnonzero(first & (canonical >= 0))
-    atoms = atoms[np.argsort(canonical[atoms])]
-    from ase.data import chemical_symbols
+    its first symmetry-independent molecule, atoms in canonical order, in its principal-axes
+    frame (:func:`latentcsp.synth.recover.reference_molecule`)."""
+    from ..synth.recover import reference_molecule as of_crystal
 
-    symbols = [chemical_symbols[z] for z in structures.numbers[part][atoms]]
-    return Molecule(name, symbols, principal_frame(structures.positions[part][atoms]))
+    part = structures.atoms_of(0)
+    return of_crystal(structures.positions[part], structures.numbers[part], structures.mol_id[part],
+                      structures.canonical[part], name)
 
 
 def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
