@@ -102,7 +102,7 @@ def centre_atoms(manifest: Path) -> float:
     """Atoms of the symmetry-independent molecules over the landscape (the descriptor stage's unit of work)."""
     import pandas as pd
 
-    man = pd.read_csv(manifest)
+    man = pd.read_csv(manifest, usecols=["n_atoms", "z", "zprime"])
     return float((man.n_atoms / man.z.clip(lower=1) * man.zprime).sum())
 
 
