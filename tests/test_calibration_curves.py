@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentcsp.calibration.curves import COMBINED, Calibration, Curve, trend
+from latentcsp.calibration.curves import COMBINED, Calibration, Curve, trend, weighted_quantile
 
 
 def _references(law, d_max=10, patterns=4, noise=0.1, seed=0, names=("A",), trend_value=None):
@@ -90,6 +90,39 @@ def test_references_with_the_groups_trend_decide():
     pooled = Calibration(pd.concat([wide, local]), ["A"], bandwidth=1e9)
     assert abs(pooled.calibrate({"A": 1.5 * 6}, {}, 0.2, "A").value - 6.0) > 1.5  # the mixture misleads
     assert np.nanmean(np.abs(cal.held_out_errors().A)) < 0.3
+
+
+def test_weighted_quantile_counts_each_value_its_weight():
+    rng = np.random.default_rng(3)
+    values, weights = rng.normal(size=40), rng.integers(1, 5, 40)
+    for q in (0.1, 0.5, 0.9, 1.0):
+        expected = np.quantile(np.repeat(values, weights), q, method="inverted_cdf")
+        assert weighted_quantile(values, weights.astype(float), q) == expected
+
+
+def test_interval_comes_from_the_references_that_look_like_the_group():
+    """References of another sampling geometry (another trend) that calibrate badly must not
+    widen the interval of a group that resembles the well-calibrated ones."""
+    good = _references({"A": lambda d: d}, trend_value=0.0, noise=0.05, seed=4)
+    bad = _references({"A": lambda d: d}, trend_value=0.5, noise=3.0, seed=5)
+    cal = Calibration(pd.concat([good, bad]), ["A"], bandwidth=0.05)
+    near = cal.calibrate({"A": 6.0}, {}, 0.0, "A")
+    far = cal.calibrate({"A": 6.0}, {}, 0.5, "A")
+    assert near.resolved and near.high - near.low < 1.0
+    assert not far.resolved
+
+
+def test_interval_carries_the_error_of_references_that_read_the_same():
+    """Some d = 7 references (DoF subsets that fold the manifold) read like d = 11: a group
+    that reads 11 may then be a 7, and its interval must say so, though the references
+    whose true d is near 11 calibrate well."""
+    rows = _references({"A": lambda d: d}, d_max=12, patterns=4, noise=0.05, seed=6, trend_value=0.0)
+    folded = pd.DataFrame([{"d": 7, "pattern": f"fold{p}", "trend": 0.0, "A": 11.0 + 0.1 * p} for p in range(3)])
+    cal = Calibration(pd.concat([rows, folded]), ["A"], bandwidth=0.05)
+    got = cal.calibrate({"A": 11.1}, {}, 0.0, "A")
+    assert got.low <= 7.0 and not got.resolved
+    clean = cal.calibrate({"A": 4.0}, {}, 0.0, "A")  # nothing else reads 4
+    assert clean.resolved and clean.low <= 4.0 <= clean.high and clean.high - clean.low < 1.0
 
 
 def test_trend_of_gride_scales():

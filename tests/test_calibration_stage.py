@@ -9,6 +9,7 @@ import pytest
 
 from latentcsp.analysis.stage import AnalysisConfig
 from latentcsp.analysis.stage import run as analyse
+from latentcsp.synth.ensembles import dof_kind
 from latentcsp.calibration.references import LadderDesign, as_structures, landscape_packing, reference_molecule
 from latentcsp.calibration.stage import CalibrationConfig, Group, generate_references
 from latentcsp.calibration.stage import run as calibrate
@@ -75,6 +76,18 @@ def test_ladder_covers_every_dimension_once_per_pattern():
     assert sum(e.dimension == 12 for e in ladder) == 2  # one subset at d = 12, two schemes
     assert sum(e.dimension == 5 for e in ladder) == 4
     assert ladder == LadderDesign(patterns=2, schemes=("full", "local")).ensembles(names)  # seeded
+
+
+def test_ladder_spans_the_share_of_cyclic_dof():
+    """Each d gets the most and the fewest rotations + positions possible (and one between),
+    so full-range references cover both folded and nearly flat manifolds."""
+    names = ["a", "b", "c", "alpha", "beta", "gamma", "rot_x", "rot_y", "rot_z", "x", "y", "z"]
+    ladder = LadderDesign(patterns=3, schemes=("full",)).ensembles(names)
+    for d in range(1, 13):
+        counts = [sum(dof_kind(n) in ("rotation", "position") for n in e.free) for e in ladder if e.dimension == d]
+        assert max(counts) == min(d, 6) and min(counts) == max(0, d - 6)
+        assert len(counts) == (1 if d == 12 else 3)
+        assert abs(sorted(counts)[len(counts) // 2] - (min(d, 6) + max(0, d - 6)) / 2) <= 0.5
 
 
 def test_calibrated_dimension_of_a_known_landscape(landscape):

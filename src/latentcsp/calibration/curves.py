@@ -25,8 +25,9 @@ look like the group dominate its curves.
 
 Each calibrated value's interval is measured, not assumed: every reference is
 calibrated with curves built without its pattern (leave one DoF subset out, weighted
-by its own trend), and the ``coverage`` quantile of the absolute errors of references
-near the estimate is added in quadrature to the resampling spread of the group's raw
+by its own trend), and the ``coverage`` quantile of the absolute errors of the
+references whose calibrated value came out near the group's (weighted by trend, as the
+curves are) is added in quadrature to the resampling spread of the group's raw
 estimate carried through the curve, and the interval is cut to what is possible: at
 least 1, at most ``ceiling`` (the group's DoF plus the molecule's torsions). A value is
 *resolved* when that interval is at most ``max_width`` wide.
@@ -54,6 +55,14 @@ def trend(scale_dimensions, top: int = 4) -> float | None:
     if len(d) < 2 or d[0] <= 0:
         return None
     return float((d[-1] - d[0]) / d[0])
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q quantile of ``values`` each counted ``weights`` times (the smallest value whose
+    cumulative weight reaches q of the total; equal weights give the lower empirical quantile)."""
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][min(np.searchsorted(cum, q * cum[-1] - 1e-12), len(values) - 1)])
 
 
 @dataclass
@@ -128,7 +137,7 @@ class Calibration:
     """
 
     def __init__(self, refs: pd.DataFrame, estimators: list[str], bandwidth: float = 0.1,
-                 coverage: float = 0.9, max_width: float = 3.0, ceiling: float = np.inf):
+                 coverage: float = 0.9, max_width: float = 2.0, ceiling: float = np.inf):
         self.refs = refs.reset_index(drop=True)
         self.ceiling = ceiling
         self.estimators = [e for e in estimators if e in refs]
@@ -184,15 +193,18 @@ class Calibration:
             self._errors = pd.DataFrame(rows, columns=["d", "pattern", *self.estimators, COMBINED])
         return self._errors
 
-    def error_scale(self, name: str, d: float, window: float = 1.5) -> float | None:
-        """The ``coverage`` quantile of |held-out error| of ``name`` among references with
-        true d within ``window`` of ``d`` (all references when fewer than 5 are that close)."""
-        e = self.held_out_errors()[[name, "d"]].dropna()
+    def error_scale(self, name: str, value: float, trend: float | None = None, window: float = 1.5) -> float | None:
+        """The ``coverage`` quantile of |held-out error| of ``name`` among the references whose
+        own held-out calibrated value lies within ``window`` of ``value`` (all references when
+        fewer than 5 do), each counted with its weight for a group of multiscale trend ``trend``.
+        Conditioned on the calibrated value, not on the true d: a group calibrated to 11 must
+        carry the error of every reference that also came out near 11, whatever its true d."""
+        e = self.held_out_errors()[[name, "d"]].assign(w=self.weights(trend)).dropna()
         if e.empty:
             return None
-        near = e[np.abs(e.d - d) <= window]
-        use = near if len(near) >= 5 else e
-        return float(np.quantile(np.abs(use[name]), self.coverage))
+        near = e[np.abs(e.d + e[name] - value) <= window]
+        use = near if len(near) >= MIN_CLOSE else e
+        return weighted_quantile(np.abs(use[name].to_numpy()), use.w.to_numpy(), self.coverage)
 
     def calibrate(self, raw: dict[str, float | None], intervals: dict[str, tuple], trend: float | None,
                   name: str) -> Calibrated:
@@ -208,7 +220,7 @@ class Calibration:
             v = self.point(curves, {**raw, **{e: x for e, x in shifted.items() if x is not None}}, name)[0]
             if v is not None:
                 ends.append(abs(v - value))
-        scale = self.error_scale(name, value)
+        scale = self.error_scale(name, value, trend)
         if scale is None:
             return Calibrated(value, None, None, False, "no held-out calibration error")
         half = float(np.hypot(scale, max(ends, default=0.0)))

@@ -40,10 +40,10 @@ from .references import LadderDesign, as_structures, generate, reference_molecul
 class CalibrationConfig:
     """The ``calibration:`` config section (documented in config/README.md)."""
 
-    patterns: int = 2
+    patterns: int = 3
     schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
     coverage: float = 0.9
-    max_width: float = 3.0
+    max_width: float = 2.0
     bandwidth: float = 0.05
     seed: int = 0
 
