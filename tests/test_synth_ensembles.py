@@ -10,6 +10,7 @@ import spglib
 from latentcsp.synth import CrystalModel, SamplingOptions, read_xyz
 from latentcsp.synth.ensembles import LOCAL_STEP, Ensemble, dof_kind, sample
 from latentcsp.synth.lattice import cell_from_params, cells
+from latentcsp.synth.kernels import min_contact_batch, reduced_basis
 from latentcsp.synth.sampling import sample_trials, thetas_from_unit
 
 MOLDIR = Path(__file__).resolve().parents[1] / "config" / "molecules"
@@ -61,6 +62,40 @@ def test_early_stop_only_says_below(anti):
     assert np.array_equal(full >= 0.8, early >= 0.8)
     assert np.allclose(full[full >= 0.8], early[full >= 0.8])
     assert (early[valid] >= full[valid] - 1e-12).all()  # an early value is a contact, never below the true minimum
+
+
+def test_contacts_do_not_depend_on_the_basis_of_the_lattice(anti):
+    """The same lattice given by an oblique basis (a unimodular integer change) has the
+    same contacts; the image enumeration runs over a reduced basis either way."""
+    model = CrystalModel(anti, "P-1")
+    u = np.random.default_rng(5).random((60, model.n_dof))
+    thetas, valid = thetas_from_unit(model, u, SamplingOptions())
+    batch = model.build_batch(thetas[valid])
+    reach = 2 * model.rmol + 2 * model.radii.max()
+    args = (batch["centres"], batch["valid"], model.radii_all, model.n0, model.sg.z, reach, 0.0)
+    plain = min_contact_batch(batch["x"], batch["cell"], *args)
+    unimodular = np.array([[1.0, 0, 0], [5, 1, 0], [7, -3, 1]])
+    oblique = min_contact_batch(batch["x"], unimodular @ batch["cell"], *args)
+    np.testing.assert_allclose(oblique, plain, rtol=1e-12)
+    for b in range(3):
+        assert plain[b] == pytest.approx(_slow_min_contact(model, thetas[valid][b]), rel=1e-12)
+    r = reduced_basis(unimodular @ batch["cell"][0])
+    assert abs(np.linalg.det(r)) == pytest.approx(abs(np.linalg.det(batch["cell"][0])))
+    assert np.linalg.norm(r, axis=1).max() <= np.linalg.norm(batch["cell"][0], axis=1).max() + 1e-9
+
+
+def test_a_nearly_flat_cell_is_a_clash_not_a_memory_error(anti):
+    """Lattice angles that nearly close the cell (volume 1e-6 A^3 here) would ask for
+    billions of images; such a cell has a lattice vector shorter than any contact allows."""
+    model = CrystalModel(anti, "P-1")
+    theta = sample_trials(model, 1, 0)[0][0]
+    batch = model.build_batch(theta[None])
+    flat = batch["cell"].copy()
+    flat[0, 2] = flat[0, 0] + flat[0, 1] + np.array([0.0, 0.0, 1e-8])  # third vector nearly in the plane
+    reach = 2 * model.rmol + 2 * model.radii.max()
+    got = min_contact_batch(batch["x"], flat, batch["centres"], np.array([True]), model.radii_all, model.n0,
+                            model.sg.z, reach, 0.8)
+    assert got[0] < 0.8
 
 
 def test_unit_cube_maps_to_the_sampling_ranges(anti):

@@ -105,6 +105,33 @@ def exp6_energy_grad(x, types, n0, nmol, centres, cell, nmax, A, B, C, rmin2, r_
     return energy, grad, gcell
 
 
+#: sqrt of Hermite's constant in 3-d: every lattice has a vector no longer than this x V^(1/3).
+HERMITE_3D = 2.0 ** (1.0 / 6.0)
+
+
+@njit(cache=True)
+def reduced_basis(cell):
+    """A basis (rows, (3, 3)) of the same lattice as ``cell`` with short, nearly orthogonal
+    vectors: pairwise Gauss reduction, each row less its rounded projections on the others,
+    until none changes (at most 100 sweeps). Image enumeration over it needs few cells
+    however oblique the basis the parameters gave."""
+    r = cell.copy()
+    for _ in range(100):
+        changed = False
+        for i in range(3):
+            for j in range(3):
+                nj = r[j, 0] * r[j, 0] + r[j, 1] * r[j, 1] + r[j, 2] * r[j, 2]
+                if i == j or nj == 0.0:
+                    continue
+                q = np.round((r[i, 0] * r[j, 0] + r[i, 1] * r[j, 1] + r[i, 2] * r[j, 2]) / nj)
+                if q != 0.0:
+                    r[i] -= q * r[j]
+                    changed = True
+        if not changed:
+            break
+    return r
+
+
 @njit(cache=True)
 def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_below):
     """Smallest intermolecular r_ij / (R_i + R_j) of each crystal of a batch.
@@ -114,16 +141,24 @@ def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_belo
     ``reach`` of its own (images enumerated from the reciprocal-vector norms, so any cell
     shape is exact). Molecules are visited nearest first and a crystal stops early once
     its value is below ``stop_below`` (a clash is usually found at the first neighbour).
-    Crystals with ``valid[b]`` false get NaN.
+    Crystals with ``valid[b]`` false get NaN. Images are enumerated over the lattice's
+    :func:`reduced_basis`; a cell too small for any clash-free crystal (some lattice vector,
+    at most ``HERMITE_3D`` V^(1/3) long, puts the largest atom within ``stop_below`` of its
+    own image) gets that bound, which is below ``stop_below``, without enumerating any.
     """
     nb = x.shape[0]
     out = np.full(nb, np.nan)
     reach2 = reach * reach
     nmax = np.empty(3, np.int64)
+    largest = radii.max()
     for b in range(nb):
         if not valid[b]:
             continue
-        c = cell[b]
+        c = reduced_basis(cell[b])
+        shortest = HERMITE_3D * abs(np.linalg.det(c)) ** (1.0 / 3.0)
+        if shortest < stop_below * 2.0 * largest:
+            out[b] = shortest / (2.0 * largest)
+            continue
         inv = np.linalg.inv(c)
         count = 1
         for a in range(3):
