@@ -51,7 +51,7 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
         kept = kept[kept.estimated.astype(bool)].reset_index(drop=True)
     pca = read_json(pca_json)
     X, _ = load_rows(descriptor_files, list(kept.id))
-    structures = read_structures(structures_h5).subset(list(kept.id)) if structures_h5 else None
+    structures = read_structures(structures_h5, kept.id) if structures_h5 else None
     crystals = None if structures is None else [
         (structures.cell[s], structures.positions[structures.atoms_of(s)], structures.numbers[structures.atoms_of(s)])
         for s in range(len(structures))]
