@@ -210,9 +210,11 @@ def cmd_latent(args) -> None:
         from ..report.chemiscope import write_dataset
         from ..store import read_structures
 
-        structures = read_structures(args.structures, coords.id)
         scores = pd.read_csv(args.scores, dtype={"id": str})
-        write_dataset(args.outdir / "chemiscope.json.gz", structures, coords, scores, title)
+        # a group larger than the analysis's subsample: the subsample's structures only, in bounded memory
+        shown = coords[coords.id.isin(scores.id[scores.estimated.astype(bool)])] if "estimated" in scores else coords
+        structures = read_structures(args.structures, shown.id)
+        write_dataset(args.outdir / "chemiscope.json.gz", structures, shown, scores, title)
     if results.get("status") == "ok":
         line = (f"effective dimension AE {_resolved_value(results, '')}, "
                 f"PCA {_resolved_value(results, '_pca')}, DoF {results.get('dof')}")
