@@ -175,7 +175,7 @@ def run_group(X, properties: Mapping[str, np.ndarray] | None = None, ids=None,
         return _run_group(X, properties or {}, ids, cfg, structures, pdd_distances, rows)
 
 
-ENCODE_ROWS = 4096  # rows encoded at a time when a group is streamed
+ENCODE_ROWS = 512  # rows encoded at a time when a group is streamed (at most a GroupRows block)
 
 
 def _final_fitter(cfg: dict, X: np.ndarray, rows):
@@ -331,10 +331,9 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances, rows) -> dict
         t = time.perf_counter()
         axes = ae.components_ if ae.components_ is not None else fit_preprocessing(
             X, True, float(ae.const_tol), ae.scaler_scale_)[2]
-        coords = _encode_rows(rows, {k: m for k, m in models.items() if k != "ae_2d" or m is not ae},
-                              {"pca": d_eff, **({"pca_2d": mw} if mw else {})}, axes)
-        if mw and "ae_2d" not in coords:
-            coords["ae_2d"] = coords["ae"]
+        distinct = {k: m for k, m in models.items() if k == "ae" or m is not ae}  # ae_2d is ae at width 2
+        encoded = _encode_rows(rows, distinct, {"pca": d_eff, **({"pca_2d": mw} if mw else {})}, axes)
+        coords = {k: encoded.get(k, encoded["ae"]) for k in coords}  # the in-memory path's names and order
         timings["encode_every_row"] = time.perf_counter() - t
         results["subsample"] = {
             "size": n, "n_rows": len(rows),
