@@ -69,8 +69,7 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
         for s in range(len(structures))]
     props = {name: kept[column].to_numpy(float) for name, column in (("energy", "rel_energy"), ("density", "density"))
              if kept[column].notna().all()}  # a landscape without energies has none
-    with contextlib.ExitStack() as stack:
-        rows = stack.enter_context(GroupRows(descriptor_files, list(every.id))) if streamed else None
+    with GroupRows(descriptor_files, list(every.id)) if streamed else contextlib.nullcontext() as rows:
         out = run_group(X, props, list(kept.id), config, structures=crystals, rows=rows)
     coords = (every if streamed else kept)[["id", "rel_energy", "density"]].copy()
     results = {"key": pca.get("key"), **out["results"], "dof": pca["dof"].get("total"), "job": job_record(start)}
