@@ -5,6 +5,7 @@
     .venv/bin/python bench/scale.py                      # 10^4 and 10^5 (about 1.5 h, 15 GB of scratch)
     .venv/bin/python bench/scale.py --structures 264 1056 2112 --ranks 1 2 --json bench/scale.json
     .venv/bin/python bench/scale.py --structures 8448 --stages descriptors   # no analysis
+    .venv/bin/python bench/scale.py --structures 2640 --stages descriptors analyse latent
 
 The landscape is the real ROY set (264 structures, 19 space groups; fetched
 as the pipeline does if resources/roy/ is empty) copied until it holds the
@@ -23,7 +24,14 @@ process tree and the peak resident memory of its largest process.  Stages:
   of a landscape with every structure within the window): PCA, intrinsic
   dimension (the config's estimators, n_boot), the PC map; above
   ``analysis.subsample`` structures (``--subsample``, 2000) the spectrum is
-  streamed and the estimators run on the subsample.
+  streamed and the estimators run on the subsample;
+* ``latent`` (optional, after ``analyse``): the latent stage of that group
+  (``--latent-settings``, default the config's): above the subsample the
+  width sweep, neighbourhoods, PDD and sampling use the analysis's subsample
+  and the final autoencoders train on minibatches of every structure.
+  ``--latent-no-pdd`` leaves out the structures, so the PDD similarity (m²/2
+  earth mover's distances on a subsample of m: about 7 ms each for ROY at
+  k = 100, 4 h at m = 2 000) and the chemiscope dataset are not computed.
 
 Prints one table row per (stage, size, ranks) and the fitted cost model:
 seconds per structure (ingest, descriptors), a power law t = a n^b
@@ -112,7 +120,8 @@ def fetch_roy() -> Path:
     return ROY
 
 
-def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse"), threads: int = 1) -> list[dict]:
+def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "analyse"), threads: int = 1,
+          latent: dict | None = None, latent_pdd: bool = True) -> list[dict]:
     rows = []
     src = fetch_roy()
     for size in sizes:
@@ -154,6 +163,16 @@ def bench(sizes, sets, ranks, analysis, workdir: Path, stages=("descriptors", "a
                          "phases": _phases(d / f"analyse.{name}.log"),
                          "result": _result(d / f"analysis-{name}" / "pca.json")})
             print(_row(rows[-1]), flush=True)
+            if "latent" not in stages:
+                continue
+            out = d / f"latent-{name}"
+            r = timed([str(BIN / "latentcsp"), "latent", "--descriptors", str(d / f"{name}.{ranks[0]}.h5"),
+                       "--scores", str(d / f"analysis-{name}" / "scores.csv"),
+                       "--pca", str(d / f"analysis-{name}" / "pca.json"), "--settings", json.dumps(latent or {}),
+                       "--outdir", str(out)] + (["--structures", str(d / "structures.h5")] if latent_pdd else []),
+                      d / f"latent.{name}.log")
+            rows.append({"stage": f"latent {name}", "n": n, "ranks": 1, **r, "result": _latent_result(out)})
+            print(_row(rows[-1]), flush=True)
         shutil.rmtree(d)
     return rows
 
@@ -162,6 +181,16 @@ def _result(pca_json: Path) -> dict:
     """What the analysis found: its counts, elbow, rank and solver."""
     pca = json.loads(pca_json.read_text())
     return {k: pca.get(k) for k in ("n_samples", "solver", "rank", "n_components", "elbow", "truncated")}
+
+
+def _latent_result(outdir: Path) -> dict:
+    """What the latent stage found and where its time went (metrics.json)."""
+    metrics = json.loads((outdir / "metrics.json").read_text())
+    fits = {name: {k: m["fit"].get(k) for k in ("epochs", "n_train", "n_val", "seconds")}
+            for name, m in metrics.get("models", {}).items()}
+    return {"knee_width": metrics.get("knee_width"), "subsample": metrics.get("subsample"), "fits": fits,
+            "timings_s": metrics.get("timings_s"), "job": metrics.get("job"),
+            "coordinates": sum(1 for _ in open(outdir / "coordinates.csv")) - 1}
 
 
 def _phases(log: Path) -> list[str]:
@@ -218,8 +247,14 @@ def main() -> None:
     ap.add_argument("--estimators", nargs="+", default=["TwoNN", "MLE", "DANCo", "lPCA", "GRIDE"])
     ap.add_argument("--n-boot", type=int, default=20)
     ap.add_argument("--subsample", type=int, default=2000, help="analysis.subsample")
-    ap.add_argument("--stages", nargs="+", default=["descriptors", "analyse"], choices=["descriptors", "analyse"],
-                    help="stages after ingest (which always runs: it makes the landscape)")
+    ap.add_argument("--stages", nargs="+", default=["descriptors", "analyse"],
+                    choices=["descriptors", "analyse", "latent"],
+                    help="stages after ingest (which always runs: it makes the landscape); analyse needs "
+                         "descriptors, latent needs analyse")
+    ap.add_argument("--latent-settings", type=json.loads, default={"max_width": 12, "n_folds": 5, "seed": 0},
+                    help="the latent config section, JSON (default: the config's)")
+    ap.add_argument("--latent-no-pdd", action="store_true",
+                    help="run the latent stage without the structures: no PDD similarity, no chemiscope dataset")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads of the analysis (the others: 1)")
     ap.add_argument("--json", type=Path, help="write rows and model here")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one)")
@@ -229,7 +264,8 @@ def main() -> None:
                 "subsample": args.subsample}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="latentcsp-scale-"))
     print(f"# {os.uname().machine}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; scratch {workdir}")
-    rows = bench(sizes, args.descriptor_sets, args.ranks, analysis, workdir, args.stages, args.threads)
+    rows = bench(sizes, args.descriptor_sets, args.ranks, analysis, workdir, args.stages, args.threads,
+                 args.latent_settings, not args.latent_no_pdd)
     fitted = model(rows)
     print("\n# cost model: t = startup + slope * n (CPU seconds of the process tree), b = exponent of a power law")
     for key, m in fitted.items():

@@ -223,18 +223,67 @@ def copy_structures(src: str | os.PathLike, dst: str | os.PathLike, order, chunk
                                  *columns)
 
 
-def read_structures(path: str | os.PathLike) -> StructureSet:
-    """Read a ``structures.h5`` file completely."""
+def read_structures(path: str | os.PathLike, ids=None) -> StructureSet:
+    """Read a ``structures.h5`` file: every structure, or only the structures ``ids``, in that order.
+
+    With ``ids`` only their rows are read (in slabs, :func:`read_rows`), so memory grows with the
+    structures asked for, plus the file's ids and atom offsets (a few bytes per stored structure).
+    Raises KeyError naming the file and the missing ids.
+    """
     with h5py.File(path, "r") as h5:
         if "orbit" not in h5:
             raise ValueError(f"{path}: layout {h5.attrs.get('layout')!r} has no atom orbits "
                              f"(written before {STRUCTURES_LAYOUT}): rerun the ingest")
-        return StructureSet(
-            ids=h5["ids"].asstr()[:], hashes=h5["hash"].asstr()[:], cell=h5["cell"][:],
-            atom_offsets=h5["atom_offsets"][:], numbers=h5["numbers"][:].astype(np.int64),
-            positions=h5["positions"][:], mol_id=h5["mol_id"][:].astype(np.int64),
-            canonical=h5["canonical"][:].astype(np.int64), orbit=h5["orbit"][:].astype(np.int64),
+        if ids is None:
+            return StructureSet(
+                ids=h5["ids"].asstr()[:], hashes=h5["hash"].asstr()[:], cell=h5["cell"][:],
+                atom_offsets=h5["atom_offsets"][:], numbers=h5["numbers"][:].astype(np.int64),
+                positions=h5["positions"][:], mol_id=h5["mol_id"][:].astype(np.int64),
+                canonical=h5["canonical"][:].astype(np.int64), orbit=h5["orbit"][:].astype(np.int64),
+            )
+        ids = [str(k) for k in ids]
+        where = {k: n for n, k in enumerate(h5["ids"].asstr()[:])}
+        missing = [k for k in ids if k not in where]
+        if missing:
+            raise KeyError(f"{path}: {len(missing)} of {len(ids)} structures are not in the store, "
+                           f"e.g. {missing[:3]}")
+        rows = np.unique(np.array([where[k] for k in ids], dtype=np.int64))
+        offsets = h5["atom_offsets"][:]
+        counts = offsets[rows + 1] - offsets[rows]
+        firsts = np.r_[0, np.cumsum(counts)]
+        atoms = np.repeat(offsets[rows] - firsts[:-1], counts) + np.arange(firsts[-1])
+        stored = StructureSet(
+            ids=read_rows(h5["ids"].asstr(), rows), hashes=read_rows(h5["hash"].asstr(), rows),
+            cell=read_rows(h5["cell"], rows), atom_offsets=firsts,
+            numbers=read_rows(h5["numbers"], atoms).astype(np.int64), positions=read_rows(h5["positions"], atoms),
+            mol_id=read_rows(h5["mol_id"], atoms).astype(np.int64),
+            canonical=read_rows(h5["canonical"], atoms).astype(np.int64),
+            orbit=read_rows(h5["orbit"], atoms).astype(np.int64),
         )
+    return stored.subset(ids)
+
+
+def read_structure_ids(path: str | os.PathLike) -> np.ndarray:
+    """The ids of a ``structures.h5`` file (N,) str, in store order (the lowest energy first)."""
+    with h5py.File(path, "r") as h5:
+        return h5["ids"].asstr()[:]
+
+
+def read_rows(dataset, rows: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """``dataset[rows]`` for increasing ``rows`` (an HDF5 dataset or anything sliced alike), reading one
+    contiguous slab of at most ``block`` rows at a time and keeping only the rows asked for."""
+    rows = np.asarray(rows, dtype=np.int64)
+    parts, k = [], 0
+    while k < len(rows):
+        start = rows[k]
+        end = int(np.searchsorted(rows, start + block))
+        slab = dataset[start:rows[end - 1] + 1]
+        parts.append(np.asarray(slab)[rows[k:end] - start])
+        k = end
+    if parts:
+        return np.concatenate(parts)
+    empty = dataset[0:0]
+    return np.asarray(empty)
 
 
 def write_json(obj: dict, path: str | os.PathLike) -> None:

@@ -17,6 +17,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 
+from ..store import read_rows
+
 BLOCK_MB = 128  # float32 rows read from a file at a time
 
 
@@ -63,19 +65,8 @@ class GroupRows:
             at = np.flatnonzero(self.file[index] == f)
             rows = self.row[index[at]]
             order = np.argsort(rows, kind="stable")
-            out[at[order]] = self._slabs(self._h5[f]["X"], rows[order])
+            out[at[order]] = read_rows(self._h5[f]["X"], rows[order], self.block_rows)
         return out
-
-    def _slabs(self, X: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
-        """``X[rows]`` for increasing ``rows``, one contiguous slab of at most block_rows at a time."""
-        parts, k = [], 0
-        while k < len(rows):
-            start = rows[k]
-            end = np.searchsorted(rows, start + self.block_rows)
-            slab = X[start:rows[end - 1] + 1]
-            parts.append(slab[rows[k:end] - start])
-            k = end
-        return np.concatenate(parts) if parts else np.zeros((0, self.width), np.float32)
 
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, rows) of consecutive blocks covering the group in order, float32."""

@@ -30,7 +30,7 @@ import pandas as pd
 from ..analysis.stage import AnalysisConfig
 from ..analysis.intrinsic import estimate
 from ..descriptors.stage import DescriptorSet, describe, reference_orbits
-from ..store import StructureSet, read_references, read_structures, write_csv, write_references
+from ..store import StructureSet, read_references, read_structure_ids, read_structures, write_csv, write_references
 from ..synth.ensembles import Ensemble
 from ..synth.model import CrystalModel
 from . import curves
@@ -173,7 +173,7 @@ def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path]
     ensembles generated for the landscape (``references_h5``, :func:`generate_references`);
     returns a one-line summary. Every table written starts with the columns landscape and set."""
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    structures = read_structures(structures_h5)
+    structures = read_structures(structures_h5, read_structure_ids(structures_h5)[:1])  # the reference molecule's
     generated = {item["spacegroup"]: item for item in read_references(references_h5)}
     torsions = torsion_count(reference_molecule(structures))
     estimators = list(acfg.estimators)
@@ -230,11 +230,14 @@ def generate_references(structures_h5, groups_csv, min_size: int, ccfg: Calibrat
     window of at least ``min_size`` structures, at its largest window's size, for every
     descriptor set's calibration of the landscape (``references.h5``)."""
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    structures = read_structures(structures_h5)
+    stored = read_structure_ids(structures_h5)
     groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
     sizes = spacegroup_sizes(groups, min_size)
-    index = {k: n for n, k in enumerate(structures.ids)}  # the store keeps the lowest energy first
+    index = {k: n for n, k in enumerate(stored)}  # the store keeps the lowest energy first
     lowest = groups[groups.group != "all"].assign(row=groups.id.map(index)).groupby("spacegroup_number").row.min()
-    sets = generate(structures, sizes, ccfg.design(), log, {int(k): int(v) for k, v in lowest.items()})
+    # read only the first structure (the reference molecule) and each space group's lowest-energy one
+    rows = list(dict.fromkeys([0, *(int(v) for v in lowest)]))
+    structures = read_structures(structures_h5, stored[rows])
+    sets = generate(structures, sizes, ccfg.design(), log, {int(k): rows.index(int(v)) for k, v in lowest.items()})
     write_references(out, sets)
     return f"references: {len(sets)} space groups, {sum(len(s['ensembles']) for s in sets)} ensembles"

@@ -109,7 +109,7 @@ def cmd_descriptors(args) -> None:
     ids = list(dict.fromkeys(groups.id[groups.group == args.group]))
     if not ids:
         sys.exit(f"latentcsp descriptors: group {args.group!r} is not in {args.groups}")
-    structures = read_structures(args.structures).subset(ids)
+    structures = read_structures(args.structures, ids)
     dset = DescriptorSet(args.set_name, **args.set)
     label = f"descriptors {args.set_name}/{args.group}" + (f" rank {comm.rank}/{comm.size}" if comm.size > 1 else "")
     try:
@@ -210,9 +210,11 @@ def cmd_latent(args) -> None:
         from ..report.chemiscope import write_dataset
         from ..store import read_structures
 
-        structures = read_structures(args.structures).subset(list(coords.id))
         scores = pd.read_csv(args.scores, dtype={"id": str})
-        write_dataset(args.outdir / "chemiscope.json.gz", structures, coords, scores, title)
+        # a group larger than the analysis's subsample: the subsample's structures only, in bounded memory
+        shown = coords[coords.id.isin(scores.id[scores.estimated.astype(bool)])] if "estimated" in scores else coords
+        structures = read_structures(args.structures, shown.id)
+        write_dataset(args.outdir / "chemiscope.json.gz", structures, shown, scores, title)
     if results.get("status") == "ok":
         line = (f"effective dimension AE {_resolved_value(results, '')}, "
                 f"PCA {_resolved_value(results, '_pca')}, DoF {results.get('dof')}")

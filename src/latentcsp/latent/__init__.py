@@ -13,7 +13,8 @@ Entry points::
 
     from latentcsp.latent import Autoencoder, width_sweep, effective_dimension, run_group
 
-* :class:`Autoencoder` - sklearn-style estimator (``fit``, ``transform``,
+* :class:`Autoencoder` - sklearn-style estimator (``fit``, ``fit_stream`` for
+  rows read a chunk at a time, ``transform``,
   ``inverse_transform``, ``score`` = reconstruction MSE, ``sample`` for a VAE,
   ``save``/``load`` as npz).
 * :func:`width_sweep`, :func:`effective_dimension`, :func:`knee_report`,

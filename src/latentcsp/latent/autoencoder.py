@@ -33,6 +33,10 @@ weights restored), at most ``max_epochs`` epochs. All randomness (weight
 initialisation, splits, shuffling, VAE noise) comes from ``seed``; fitting
 runs on ``n_threads`` torch threads (default 1, so parallel jobs do not
 oversubscribe cores) and leaves the caller's global torch RNG untouched.
+:meth:`Autoencoder.fit_stream` trains by the same loop on rows it reads a
+chunk at a time (a group larger than memory), with the preprocessing fitted
+on a subsample, projected once into a temporary file; each epoch is one pass
+over every training row.
 
 The variational variant (``variational=True``) has a Gaussian encoder
 q(z|x) = N(μ, diag σ²) and a Gaussian decoder with one shared variance set to
@@ -153,6 +157,19 @@ def fit_preprocessing(X: np.ndarray, input_pca: bool = True, const_tol: float = 
     signs = np.sign(vt[np.arange(r), np.argmax(np.abs(vt), axis=1)])
     signs[signs == 0] = 1.0
     return mean, scale, vt * signs[:, None]
+
+
+def _minibatches(torch, y, batch_size: int, gen):
+    """Minibatches of ``batch_size`` rows of ``y`` in a random order (a last batch of one row is left out:
+    it gives a degenerate VAE batch MSE)."""
+    n = y.shape[0]
+    order = torch.randperm(n, generator=gen)
+    bs = min(int(batch_size), n)
+    for start in range(0, n, bs):
+        idx = order[start:start + bs]
+        if idx.numel() < 2 and n >= 2:
+            continue
+        yield y[idx]
 
 
 class Autoencoder(TransformerMixin, BaseEstimator):
@@ -278,25 +295,109 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if n - n_val < 6:
             n_val = 0
         val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        y_tr = torch.from_numpy(Y[tr_idx])
+        y_monitor = torch.from_numpy(Y[val_idx]) if n_val else y_tr
 
+        def batches(gen):
+            return _minibatches(torch, y_tr, int(self.batch_size), gen)
+
+        def monitor(net, gen):
+            return float(self._loss(torch, net, y_monitor, gen, sample=False))
+
+        info = self._optimise(Y.shape[1], batches, monitor, len(tr_idx), "val" if n_val else "train")
+        info.update(n_train=int(len(tr_idx)), n_val=int(n_val), input_dim=int(Y.shape[1]),
+                    seconds=time.perf_counter() - t0)
+        self.fit_info_ = info
+        return self
+
+    def fit_stream(self, rows, preprocessing: tuple, chunk_rows: int = 256, buffer_rows: int = 4096,
+                   cache_dir=None):
+        """Fit on more rows than memory holds, read ``chunk_rows`` consecutive rows at a time.
+
+        ``rows``: a sized source of raw descriptor rows, ``rows.read(index)`` -> (len(index), d)
+        (e.g. :class:`latentcsp.analysis.rows.GroupRows`); ``preprocessing``: ``(mean, scale,
+        components or None)`` fitted on a subsample (:func:`fit_preprocessing`).  One pass
+        standardizes and projects each chunk and writes it (float32, network space: r
+        columns) to a temporary file in ``cache_dir`` (default: the system's), which the
+        epochs read back: the projection, d x r multiply-adds per row, is paid once, not
+        once per epoch.  The chunks are split (seeded) into ``val_fraction`` for early
+        stopping and the rest for training; each epoch is one pass over the training chunks in
+        a random order, ``buffer_rows // chunk_rows`` of them at a time shuffled together and
+        cut into minibatches of ``batch_size``, by the same training loop as :meth:`fit`.
+        Memory holds one buffer of rows in network space and one chunk of raw rows, whatever
+        ``len(rows)``; the temporary file holds 4 r bytes per row.  The monitored loss is the
+        row-weighted mean of the chunks' losses (for the plain autoencoder, the mean squared
+        error of all monitored rows).
+        """
+        import tempfile  # noqa: PLC0415
+
+        torch = _torch()
+        self._check_params()
+        t0 = time.perf_counter()
+        mean, scale, comps = preprocessing
+        self.scaler_mean_, self.scaler_scale_, self.components_ = mean, scale, comps
+        self.n_features_in_ = d = len(mean)
+        r = comps.shape[0] if comps is not None else d
+        n = len(rows)
+        if n < 2:
+            raise ValueError("need at least 2 structures to fit")
+        chunks = [np.arange(lo, min(lo + int(chunk_rows), n)) for lo in range(0, n, int(chunk_rows))]
+        perm = np.random.default_rng(self.seed).permutation(len(chunks))
+        n_val = min(int(round(float(self.val_fraction) * len(chunks))), len(chunks) - 1)
+        val_chunks, tr_chunks = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        n_train = sum(len(chunks[c]) for c in tr_chunks)
+        per_buffer = max(1, int(buffer_rows) // int(chunk_rows))
+        at = np.r_[0, np.cumsum([len(c) for c in chunks])] * (4 * r)  # byte offset of each chunk in the cache
+
+        with tempfile.TemporaryFile(prefix="latentcsp-network-rows-", dir=cache_dir) as cache:
+            for chunk in chunks:
+                cache.write(self._to_network_space(check_matrix(rows.read(chunk), d)).astype(np.float32).tobytes())
+            cache.flush()
+
+            def network_rows(c):
+                out = np.empty((len(chunks[c]), r), dtype=np.float32)
+                cache.seek(int(at[c]))
+                cache.readinto(memoryview(out).cast("B"))
+                return torch.from_numpy(out)
+
+            def batches(gen):
+                order = tr_chunks[torch.randperm(len(tr_chunks), generator=gen).numpy()]
+                for lo in range(0, len(order), per_buffer):
+                    buffer = torch.cat([network_rows(c) for c in order[lo:lo + per_buffer]])
+                    yield from _minibatches(torch, buffer, int(self.batch_size), gen)
+
+            def monitor(net, gen):
+                watched = val_chunks if n_val else tr_chunks
+                losses = [(float(self._loss(torch, net, network_rows(c), gen, sample=False)), len(chunks[c]))
+                          for c in watched]
+                return sum(loss * k for loss, k in losses) / sum(k for _, k in losses)
+
+            info = self._optimise(r, batches, monitor, n_train, "val" if n_val else "train")
+        info.update(n_train=int(n_train), n_val=int(n - n_train), input_dim=int(r), seconds=time.perf_counter() - t0,
+                    streamed={"chunk_rows": int(chunk_rows), "buffer_rows": per_buffer * int(chunk_rows),
+                              "chunks": len(chunks)})
+        self.fit_info_ = info
+        return self
+
+    def _optimise(self, n_in: int, batches, monitor, n_train: int, monitored: str) -> dict:
+        """Build the network (seeded) and train it, the one training loop of :meth:`fit` and
+        :meth:`fit_stream`: ``batches(gen)`` yields one epoch's minibatches (tensors in network
+        space), ``monitor(net, gen)`` is the loss early stopping watches (``monitored``: its name)."""
+        torch = _torch()
         old_threads = torch.get_num_threads()
         torch.set_num_threads(int(self.n_threads))
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(self.seed))
                 gen = torch.Generator().manual_seed(int(self.seed))
-                net = _build_network(Y.shape[1], tuple(int(h) for h in self.hidden),
+                net = _build_network(n_in, tuple(int(h) for h in self.hidden),
                                      int(self.latent_dim), bool(self.variational), self.activation)
-                info = self._train(torch, net, torch.from_numpy(Y[tr_idx]),
-                                   torch.from_numpy(Y[val_idx]) if n_val else None, gen)
+                info = self._train(torch, net, batches, monitor, n_train, monitored, gen)
         finally:
             torch.set_num_threads(old_threads)
         net.eval()
         self.net_ = net
-        info.update(n_train=int(len(tr_idx)), n_val=int(n_val), input_dim=int(Y.shape[1]),
-                    seconds=time.perf_counter() - t0)
-        self.fit_info_ = info
-        return self
+        return info
 
     def _loss(self, torch, net, y, gen, sample: bool):
         mu, logvar = net.encode(y)
@@ -311,35 +412,28 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         kl = 0.5 * torch.mean(torch.sum(mu ** 2 + torch.exp(logvar) - 1.0 - logvar, dim=1))
         return recon + float(self.beta) * kl
 
-    def _train(self, torch, net, y_tr, y_val, gen) -> dict:
+    def _train(self, torch, net, batches, monitor, n_train: int, monitored_name: str, gen) -> dict:
         # foreach: one vectorised update for all parameters (~2x faster than the
         # per-tensor loop for these small networks, same numbers up to rounding)
         opt = torch.optim.Adam(net.parameters(), lr=float(self.lr),
                                weight_decay=float(self.weight_decay), foreach=True)
-        n = y_tr.shape[0]
-        bs = min(int(self.batch_size), n)
         best, best_epoch, best_state, wait, since_decay, n_decays = np.inf, 0, None, 0, 0, 0
         decay_after = max(1, int(self.patience) // 3)
         train_hist, val_hist = [], []
         epoch = 0
         for epoch in range(1, int(self.max_epochs) + 1):
             net.train()
-            order = torch.randperm(n, generator=gen)
             total = 0.0
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                if idx.numel() < 2 and n >= 2:  # a batch of one gives a degenerate VAE batch MSE
-                    continue
-                loss = self._loss(torch, net, y_tr[idx], gen, sample=True)
+            for y in batches(gen):
+                loss = self._loss(torch, net, y, gen, sample=True)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += float(loss.detach()) * idx.numel()
-            train_hist.append(total / n)
+                total += float(loss.detach()) * y.shape[0]
+            train_hist.append(total / n_train)
             net.eval()
             with torch.no_grad():
-                monitored = float(self._loss(torch, net, y_val if y_val is not None else y_tr,
-                                             gen, sample=False))
+                monitored = monitor(net, gen)
             val_hist.append(monitored)
             improved = (not np.isfinite(best)) or monitored < best - 1e-7 * abs(best)
             if improved:
@@ -358,7 +452,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if best_state is not None:
             net.load_state_dict(best_state)
         return {"epochs": int(epoch), "best_epoch": int(best_epoch),
-                "best_loss": float(best), "lr_decays": int(n_decays), "monitor": "val" if y_val is not None else "train",
+                "best_loss": float(best), "lr_decays": int(n_decays), "monitor": monitored_name,
                 "train_loss": [float(v) for v in train_hist],
                 "monitored_loss": [float(v) for v in val_hist]}
 

@@ -12,7 +12,11 @@ group, or all of them) with their descriptor matrix. :func:`run_group` does:
 2. the final models on all structures: an autoencoder, a VAE and PCA at the
    knee (``final_width`` = max(1, knee_width); the knee is 0 when no width
    beats predicting the mean), and an autoencoder and PCA at width 2 for the
-   maps;
+   maps. For a group too large for memory (``rows``: every row, ``X`` a
+   subsample of it) the autoencoders are trained on minibatches of every row
+   streamed from ``rows`` (:meth:`.Autoencoder.fit_stream`, preprocessing
+   fitted on ``X``) and every row is encoded block by block; everything else
+   stays on ``X`` (``results["subsample"]`` lists what is computed on which);
 3. neighbourhood preservation of the AE and PCA maps (and of the descriptor
    space itself, as the reference) against the descriptor space, PDD/EMD
    crystal similarity (when structures or a PDD distance matrix are given),
@@ -31,7 +35,8 @@ It returns a dict::
 
 so a caller writes ``results`` as JSON, the sweep as CSV, the coordinates as
 npz/CSV with the ids, and the models with ``Autoencoder.save``. Nothing here
-touches files.
+touches files. (With ``rows``, ``coordinates`` has one row per row of ``rows``,
+in its order, and ``ids`` are those of ``X``.)
 """
 
 from __future__ import annotations
@@ -120,10 +125,11 @@ def _ae_params(cfg: dict, width: int, variational: bool = False) -> dict:
     return p
 
 
-def _pca_coords(model: Autoencoder, X, width: int) -> np.ndarray:
-    """PCA scores at ``width`` of X standardized by ``model``'s scaler (fitted on this X)."""
+def _pca_coords(model: Autoencoder, X, width: int, axes=None) -> np.ndarray:
+    """PCA scores at ``width`` of X standardized by ``model``'s scaler, on the principal axes ``axes``
+    (r, d), else ``model``'s input axes, else those of X itself."""
     Z = (X - model.scaler_mean_) / model.scaler_scale_
-    comps = model.components_
+    comps = model.components_ if axes is None else axes
     if comps is None:
         comps = fit_preprocessing(X, True, float(model.const_tol), model.scaler_scale_)[2]
     w = min(int(width), comps.shape[0])
@@ -140,7 +146,7 @@ def _fit_info(model: Autoencoder) -> dict:
 
 
 def run_group(X, properties: Mapping[str, np.ndarray] | None = None, ids=None,
-              config: Mapping | None = None, *, structures=None, pdd_distances=None) -> dict:
+              config: Mapping | None = None, *, structures=None, pdd_distances=None, rows=None) -> dict:
     """Latent-space analysis of one group; see the module docstring for the returned dict.
 
     Parameters
@@ -156,13 +162,48 @@ def run_group(X, properties: Mapping[str, np.ndarray] | None = None, ids=None,
         accepts (cell (3, 3) Å, positions (n_atoms, 3) Å, numbers).
     pdd_distances : optional precomputed (n, n) PDD EMD matrix (e.g. a
         sub-matrix of the landscape's); takes precedence over ``structures``.
+    rows : optional, every row of a group too large for memory of which ``X`` is a
+        subsample: a sized source with ``read(index)`` -> (len(index), d) raw rows
+        (:class:`latentcsp.analysis.rows.GroupRows`). Then the sweep, the preprocessing
+        (mean, scale, input principal axes), the neighbourhoods, PDD and sampling use
+        ``X``, the final autoencoders are trained on every row
+        (:meth:`Autoencoder.fit_stream`), and ``coordinates`` holds every row's, encoded
+        block by block; ``results["subsample"]`` says what was computed on which.
     """
     cfg = merge_config(config)
     with threadpool_limits(limits=int(cfg["n_threads"])):
-        return _run_group(X, properties or {}, ids, cfg, structures, pdd_distances)
+        return _run_group(X, properties or {}, ids, cfg, structures, pdd_distances, rows)
 
 
-def _run_group(X, properties, ids, cfg, structures, pdd_distances) -> dict:
+ENCODE_ROWS = 512  # rows encoded at a time when a group is streamed (at most a GroupRows block)
+
+
+def _final_fitter(cfg: dict, X: np.ndarray, rows):
+    """A function of Autoencoder parameters that returns the fitted final model: on ``X``
+    (in memory), or with ``rows`` on every row, preprocessed as ``X`` (streamed)."""
+    if rows is None:
+        return lambda params: Autoencoder(**params).fit(X)
+    ac = cfg["autoencoder"]
+    preprocessing = fit_preprocessing(X, bool(ac.get("input_pca", True)), float(ac["const_tol"]))
+    return lambda params: Autoencoder(**params).fit_stream(rows, preprocessing)
+
+
+def _encode_rows(rows, models: dict, pca_widths: dict, axes) -> dict:
+    """Coordinates of every row of ``rows`` (read ENCODE_ROWS at a time): each model's
+    ``transform`` and PCA scores (``pca_widths``: name -> width, with the "ae" model's scaler
+    and ``axes``)."""
+    step = min(ENCODE_ROWS, getattr(rows, "block_rows", ENCODE_ROWS))
+    parts: dict = {name: [] for name in [*models, *pca_widths]}
+    for lo in range(0, len(rows), step):
+        block = rows.read(np.arange(lo, min(lo + step, len(rows)))).astype(np.float64)
+        for name, model in models.items():
+            parts[name].append(model.transform(block))
+        for name, width in pca_widths.items():
+            parts[name].append(_pca_coords(models["ae"], block, width, axes))
+    return {name: np.concatenate(p) for name, p in parts.items()}
+
+
+def _run_group(X, properties, ids, cfg, structures, pdd_distances, rows) -> dict:
     from latentcsp.analysis.neighbourhood import compare_spaces  # noqa: PLC0415
 
     timings: dict = {}
@@ -212,20 +253,21 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances) -> dict:
     results["final_width"] = d_eff
     out["sweep"] = sweep
 
-    # 2. final models on all structures
+    # 2. final models on all structures (every row of a streamed group)
     t = time.perf_counter()
-    ae = Autoencoder(**_ae_params(cfg, d_eff)).fit(X)
+    fit = _final_fitter(cfg, X, rows)
+    ae = fit(_ae_params(cfg, d_eff))
     coords = {"ae": ae.transform(X), "pca": _pca_coords(ae, X, d_eff)}
     models = {"ae": ae}
     mw = int(cfg["map_width"]) if cfg.get("map_width") else 0
     if mw:
-        ae2 = ae if mw == d_eff else Autoencoder(**_ae_params(cfg, mw)).fit(X)
+        ae2 = ae if mw == d_eff else fit(_ae_params(cfg, mw))
         models["ae_2d"] = ae2
         coords["ae_2d"] = ae2.transform(X)
         coords["pca_2d"] = _pca_coords(ae, X, mw)
     vae = None
     if cfg["vae"].get("enabled", True):
-        vae = Autoencoder(**_ae_params(cfg, d_eff, variational=True)).fit(X)
+        vae = fit(_ae_params(cfg, d_eff, variational=True))
         models["vae"] = vae
         coords["vae"] = vae.transform(X)
     timings["final_models"] = time.perf_counter() - t
@@ -285,6 +327,21 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances) -> dict:
     results["sampling"] = samp
     timings["sampling"] = time.perf_counter() - t
 
+    if rows is not None:  # the coordinates of every row, and what the subsample was used for
+        t = time.perf_counter()
+        axes = ae.components_ if ae.components_ is not None else fit_preprocessing(
+            X, True, float(ae.const_tol), ae.scaler_scale_)[2]
+        distinct = {k: m for k, m in models.items() if k == "ae" or m is not ae}  # ae_2d is ae at width 2
+        encoded = _encode_rows(rows, distinct, {"pca": d_eff, **({"pca_2d": mw} if mw else {})}, axes)
+        coords = {k: encoded.get(k, encoded["ae"]) for k in coords}  # the in-memory path's names and order
+        timings["encode_every_row"] = time.perf_counter() - t
+        results["subsample"] = {
+            "size": n, "n_rows": len(rows),
+            "computed_on_subsample": ["sweep", "knee", "preprocessing (mean, scale, input principal axes)",
+                                      "train_reconstruction_mse", "neighbourhoods", "pdd", "sampling"],
+            "computed_on_every_row": [f"final models ({', '.join(models)}), trained on minibatches streamed "
+                                      "from the descriptor files", "coordinates"],
+        }
     timings["total"] = time.perf_counter() - t_all
     results["timings_s"] = timings
     out["results"] = _jsonable(results)
