@@ -121,3 +121,20 @@ def test_noise_is_unresolved_but_still_mapped():
     assert not r["resolved"] and r["resolution"]["r2"] < 0.1 and "R²" in r["resolution"]["reason"]
     assert r["final_width"] >= 1 and res["coordinates"]["ae"].shape == (40, r["final_width"])
     json.dumps(r, allow_nan=False)
+
+
+def test_pdd_neighbourhoods_on_a_capped_subset(group, monkeypatch):
+    """The PDD EMD matrix is quadratic: above pdd.max_structures it is computed on a seeded
+    subset only, and results say so."""
+    import latentcsp.analysis.similarity as similarity
+
+    X, props = group
+    sizes = []
+    real = similarity.pdd_distance_matrix
+    monkeypatch.setattr(similarity, "pdd_distance_matrix", lambda s, **kw: sizes.append(len(s)) or real(s, **kw))
+    out = run_group(X, props, None, {**SMALL, "pdd": {"max_structures": 25}}, structures=toy_structures(len(X)))
+    assert sizes == [25]
+    assert out["results"]["pdd_subset"] == {"size": 25, "of": 40, "seed": 0}
+    assert set(out["results"]["neighbourhoods"]["pdd"]) >= {"ae", "pca", "descriptors"}
+    full = run_group(X, props, None, SMALL, structures=toy_structures(len(X)))
+    assert sizes == [25, 40] and "pdd_subset" not in full["results"]

@@ -81,7 +81,8 @@ DEFAULT_CONFIG: dict = {
     },
     "vae": {"enabled": True, "beta": 1.0},   # other params as the autoencoder's
     "neighbours": {"ks": [5, 10]},
-    "pdd": {"k": 100},           # used when structures are given
+    "pdd": {"k": 100, "max_structures": 300},  # used when structures are given; the EMD matrix is
+                                 # quadratic (~1-7 ms a pair): larger groups use a seeded subset
     "sampling": {"n_samples": 500, "percentile": 95.0, "gmm_max_components": 5},
 }
 
@@ -280,16 +281,24 @@ def _run_group(X, properties, ids, cfg, structures, pdd_distances, rows) -> dict
     ks = [int(k) for k in cfg["neighbours"]["ks"]]
     Zx = (X - ae.scaler_mean_) / ae.scaler_scale_
     references = {"descriptors": (Zx, "euclidean", np.ones(n, bool))}
+    pdd_rows = np.ones(n, bool)
     if pdd_distances is None and structures is not None:
         from latentcsp.analysis.similarity import pdd_distance_matrix  # noqa: PLC0415
         tp = time.perf_counter()
-        pdd_distances = pdd_distance_matrix(structures, k=int(cfg["pdd"]["k"]))
+        m = int(cfg["pdd"].get("max_structures", n))
+        if n > m:  # the PDD neighbourhoods on a seeded subset; the other pairs stay unknown (NaN)
+            pdd_rows[:] = False
+            pdd_rows[np.random.default_rng(seed).choice(n, m, replace=False)] = True
+            results["pdd_subset"] = {"size": m, "of": n, "seed": seed}
+        idx = np.flatnonzero(pdd_rows)
+        pdd_distances = np.full((n, n), np.nan)
+        pdd_distances[np.ix_(idx, idx)] = pdd_distance_matrix([structures[i] for i in idx], k=int(cfg["pdd"]["k"]))
         timings["pdd"] = time.perf_counter() - tp
     if pdd_distances is not None:
         P = np.asarray(pdd_distances, dtype=np.float64)
         if P.shape != (n, n):
             raise ValueError(f"pdd_distances has shape {P.shape}, expected ({n}, {n})")
-        references["pdd"] = (P, "precomputed", np.ones(n, bool))
+        references["pdd"] = (P, "precomputed", pdd_rows)
     for name, v in props.items():
         references[name] = (v, "euclidean", np.isfinite(v))
     embeddings = {"ae": coords["ae"], "pca": coords["pca"], "descriptors": Zx}
