@@ -12,6 +12,7 @@ rule references:
         min_size=config["analysis"]["min_size"],
         calibration=shell_json(config["calibration"]),
     threads: 1
+    priority: 10  # the longest single job; calibrate waits for it
     conda:
         "../../envs/latentcsp.yaml"
     log:
