@@ -141,7 +141,8 @@ def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_belo
     ``reach`` of its own (images enumerated from the reciprocal-vector norms, so any cell
     shape is exact). Molecules are visited nearest first and a crystal stops early once
     its value is below ``stop_below`` (a clash is usually found at the first neighbour).
-    Crystals with ``valid[b]`` false get NaN. Images are enumerated over the lattice's
+    Molecules and atoms whose bounding sphere (the molecule's radius about its centroid)
+    cannot hold a closer pair are not visited. Crystals with ``valid[b]`` false get NaN. Images are enumerated over the lattice's
     :func:`reduced_basis`; a cell too small for any clash-free crystal (some lattice vector,
     at most ``HERMITE_3D`` V^(1/3) long, puts the largest atom within ``stop_below`` of its
     own image) gets that bound, which is below ``stop_below``, without enumerating any.
@@ -189,18 +190,36 @@ def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_belo
                         shift[m, 1] = sy
                         shift[m, 2] = sz
                         m += 1
-        best = 1e30
+        rmol = 0.0  # the molecule's radius about its centroid (every molecule is a copy of molecule 0)
+        for i in range(n0):
+            r = np.sqrt((x[b, i, 0] - centres[b, 0, 0]) ** 2 + (x[b, i, 1] - centres[b, 0, 1]) ** 2
+                        + (x[b, i, 2] - centres[b, 0, 2]) ** 2)
+            rmol = max(rmol, r)
+        best, best2 = 1e30, 1e60
         for q in np.argsort(dist[:m]):
-            j0 = mol[q] * n0
+            # bounding spheres: no pair of this or any farther molecule can beat ``best``
+            if np.sqrt(dist[q]) - 2.0 * rmol >= best * 2.0 * largest:
+                break
+            k = mol[q]
+            j0 = k * n0
+            ox = centres[b, k, 0] + shift[q, 0]
+            oy = centres[b, k, 1] + shift[q, 1]
+            oz = centres[b, k, 2] + shift[q, 2]
             for i in range(n0):
+                # atom i's distance to the image's centroid bounds its distance to every atom of it
+                di = np.sqrt((ox - x[b, i, 0]) ** 2 + (oy - x[b, i, 1]) ** 2 + (oz - x[b, i, 2]) ** 2)
+                if di - rmol >= best * (radii[i] + largest):
+                    continue
                 for jj in range(n0):
                     j = j0 + jj
                     dx = x[b, j, 0] + shift[q, 0] - x[b, i, 0]
                     dy = x[b, j, 1] + shift[q, 1] - x[b, i, 1]
                     dz = x[b, j, 2] + shift[q, 2] - x[b, i, 2]
-                    ratio = np.sqrt(dx * dx + dy * dy + dz * dz) / (radii[i] + radii[j])
-                    if ratio < best:
-                        best = ratio
+                    d2 = dx * dx + dy * dy + dz * dz
+                    s = radii[i] + radii[j]
+                    if d2 < best2 * s * s:
+                        best = np.sqrt(d2) / s
+                        best2 = best * best
             if best < stop_below:
                 break
         out[b] = best

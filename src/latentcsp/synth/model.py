@@ -117,13 +117,15 @@ class CrystalModel:
         molecular centroids (B, Z, 3) for cells, their inverses, orientations (B, 3, 3) and
         centroid fractions (B, 3): molecule k is operation k applied to molecule 0, shifted
         so that its centroid lies in the cell."""
-        f0 = phi[:, None, :] + np.einsum("ja,bka,bkl->bjl", self.ref, rot, cinv)
-        rots, trans = self._rots_f, self.sg.translations
-        cent = np.einsum("ba,kca->bkc", phi, rots) + trans
+        # batched matrix products (BLAS), not einsum: this is the generator's inner loop
+        b, z, n0 = len(cell), len(self._rots_f), len(self.ref)
+        ops, trans = self._rots_f.reshape(z * 3, 3).T, self.sg.translations  # (3, Z*3): all operations at once
+        f0 = phi[:, None, :] + self.ref @ (rot.transpose(0, 2, 1) @ cinv)  # (B, n0, 3)
+        cent = (phi @ ops).reshape(b, z, 3) + trans
         shift = -np.floor(cent + 1e-12)
-        frac = np.einsum("bja,kca->bkjc", f0, rots) + (trans + shift)[:, :, None, :]
-        x = np.einsum("bkjc,bcd->bkjd", frac, cell).reshape(len(cell), -1, 3)
-        centres = np.einsum("bkc,bcd->bkd", cent + shift, cell)
+        frac = (f0 @ ops).reshape(b, n0, z, 3).transpose(0, 2, 1, 3) + (trans + shift)[:, :, None, :]
+        x = frac.reshape(b, z * n0, 3) @ cell
+        centres = (cent + shift) @ cell
         return frac, np.ascontiguousarray(x), np.ascontiguousarray(centres)
 
     def build_batch(self, thetas) -> dict:

@@ -77,11 +77,16 @@ def accept(model: CrystalModel, propose, n: int, clash: float, max_attempts: int
     """The first ``n`` clash-free DoF vectors from ``propose(batch) -> (thetas, valid)``:
     a vector is kept when it forms a cell and no intermolecular atom pair is closer than
     ``clash`` x the sum of van der Waals radii. Returns (thetas (<= n, n_dof), attempts);
-    fewer than ``n`` when ``max_attempts`` proposals were not enough."""
+    fewer than ``n`` when ``max_attempts`` proposals were not enough. Proposals come in
+    batches of twice ``n`` (a power of two, at least 64), doubling to at most ``batch`` while
+    too few pass: the same sequence as fixed batches, without checking 1024 for 20."""
     kept: list[np.ndarray] = []
-    found = attempts = 0
+    found = attempts = proposed = 0
+    size = min(batch, max(64, 1 << (2 * max(n, 1) - 1).bit_length()))
     while found < n and attempts < max_attempts:
-        thetas, valid = propose(min(batch, max_attempts - attempts))
+        thetas, valid = propose(min(size, max_attempts - attempts))
+        proposed += len(thetas)
+        size = min(batch, max(size, proposed))
         state = model.build_batch(thetas)
         state["valid"] &= valid
         good = model.min_contacts(thetas, stop_below=clash, batch=state) >= clash  # NaN compares False
