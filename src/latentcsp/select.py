@@ -25,8 +25,10 @@ import hashlib
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a table is made
 
 from .structure.symmetry import TOP10, spacegroup_number, spacegroup_symbol
 
@@ -113,6 +115,8 @@ def make_groups(manifest: pd.DataFrame, windows, spacegroups="top10") -> pd.Data
         for number, sub in inside.groupby("spacegroup_number", sort=False):
             rows += [(window_name(window), spacegroup_slug(int(number)), int(number), i) for i in sub.id]
         rows += [(window_name(window), COMBINED, 0, i) for i in inside.id]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 

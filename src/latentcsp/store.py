@@ -30,11 +30,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import h5py
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a table is read: a skipped group's job does without it
 
 MANIFEST_COLUMNS = [
     "id", "source", "energy", "rel_energy", "spacegroup_number", "spacegroup",
@@ -44,6 +46,10 @@ QUARANTINE_COLUMNS = ["source", "id", "line", "reason"]
 SOURCES_COLUMNS = ["path", "bytes"]  # sources.csv: the files a landscape is read from
 #: layout tag of structures.h5 (2: per-atom orbits added); the ingest rule reruns when it changes
 STRUCTURES_LAYOUT = "latentcsp.structures/2"
+#: The tables of a group's analysis and latent outputs (a skipped group writes them empty).
+SCORES_COLUMNS = ["id", "rel_energy", "density", "spacegroup", "PC1", "PC2", "local_id", "known"]
+SWEEP_COLUMNS = ["width", "fold", "ae_mse", "pca_mse", "null_mse"]
+COORDINATES_COLUMNS = ["id", "rel_energy", "density"]  # then the encoded coordinates
 
 
 class AtomicFile:
@@ -90,6 +96,21 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a table atomically."""
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
+
+
+def write_skipped(outdir: str | os.PathLike, key: dict, reason: str, jsons: list[str],
+                  tables: dict[str, list[str]]) -> dict:
+    """The outputs of a group a stage does not analyse, written at once (no pandas, no plots):
+    each of ``jsons`` holds the key, the status "skipped" and the reason; each of ``tables``
+    (file name -> columns) is an empty table with its header. Returns the JSON's content."""
+    outdir = Path(outdir)
+    record = {"key": key, "status": "skipped", "reason": reason}
+    for name in jsons:
+        write_json(record, outdir / name)
+    for name, columns in tables.items():
+        with atomic_path(outdir / name) as tmp:
+            Path(tmp).write_text(",".join(columns) + "\n")
+    return record
 
 
 @dataclass
@@ -321,12 +342,16 @@ def read_json(path: str | os.PathLike) -> dict:
 
 def read_groups(path: str | os.PathLike) -> pd.DataFrame:
     """A landscape's ``groups.csv`` (window, group, spacegroup_number, id), names as strings."""
+    import pandas as pd
+
     return pd.read_csv(path, dtype={"window": str, "group": str, "spacegroup_number": int, "id": str},
                        keep_default_na=False)
 
 
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     """A landscape's manifest, ids as strings."""
+    import pandas as pd
+
     return pd.read_csv(path, dtype={"id": str, "spacegroup_stated": str, "hash": str, "site_symmetry": str}, keep_default_na=False,
                        na_values={"energy": [""], "rel_energy": [""]})
 

@@ -13,7 +13,7 @@ rule analyse:
         ids="results/{landscape}/analysis/{dset}/{window}/{group}/id.json",
         scores="results/{landscape}/analysis/{dset}/{window}/{group}/scores.csv",
         pcmap=report(
-            "results/{landscape}/analysis/{dset}/{window}/{group}/pcmap.png",
+            "results/{landscape}/analysis/{dset}/{window}/{group}/pcmap.svg",
             caption="../report/pcmap.rst",
             category="PC1-PC2 maps",
             subcategory="{landscape} {dset} L{window}",

@@ -12,14 +12,14 @@ rule latent:
         sweep="results/{landscape}/latent/{dset}/{window}/{group}/sweep.csv",
         coordinates="results/{landscape}/latent/{dset}/{window}/{group}/coordinates.csv",
         figure=report(
-            "results/{landscape}/latent/{dset}/{window}/{group}/sweep.png",
+            "results/{landscape}/latent/{dset}/{window}/{group}/sweep.svg",
             caption="../report/latent.rst",
             category="Latent space",
             subcategory="{landscape} {dset} L{window}",
             labels={"group": "{group}", "figure": "width sweep"},
         ),
         map=report(
-            "results/{landscape}/latent/{dset}/{window}/{group}/map.png",
+            "results/{landscape}/latent/{dset}/{window}/{group}/map.svg",
             caption="../report/latent.rst",
             category="Latent space",
             subcategory="{landscape} {dset} L{window}",

@@ -179,18 +179,6 @@ def _known(rows: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(rows), dtype=bool)
 
 
-SCORE_COLUMNS = ["id", "rel_energy", "density", "spacegroup", "PC1", "PC2", "local_id", "known"]
-
-
-def write_skipped(outdir, key: dict, reason: str) -> None:
-    """The outputs of a group that is not analysed: pca.json and id.json with the status
-    "skipped" and the reason, and an empty scores.csv."""
-    outdir = Path(outdir)
-    for name in ("pca.json", "id.json"):
-        write_json({"key": key, "status": "skipped", "reason": reason}, outdir / name)
-    write_csv(pd.DataFrame(columns=SCORE_COLUMNS), outdir / "scores.csv")
-
-
 def run(descriptor_files, groups_csv, manifest_csv, window: str, group: str, outdir, cfg: AnalysisConfig,
         key: dict | None = None) -> str:
     """The analysis stage for one group; returns a one-line summary.  ``key`` (landscape, set,

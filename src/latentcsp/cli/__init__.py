@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -125,9 +126,9 @@ def cmd_analyse(args) -> None:
     title = f"{args.landscape} {args.group}, lowest {args.window} kJ/mol ({args.set_name})"
     planned = _planned(args, args.window)
     if planned["status"] != "ok":
-        from ..analysis.stage import write_skipped
+        from ..store import SCORES_COLUMNS, write_skipped
 
-        write_skipped(args.outdir, key, planned["reason"])
+        write_skipped(args.outdir, key, planned["reason"], ["pca.json", "id.json"], {"scores.csv": SCORES_COLUMNS})
         _placeholder(args.outdir / "pcmap", title, planned["reason"])
         print(f"{args.window}/{args.group}: skipped: {planned['reason']}", file=sys.stderr)
         return
@@ -144,15 +145,18 @@ def cmd_analyse(args) -> None:
 
 
 def _placeholder(stem: Path, title: str, reason: str) -> None:
-    """A figure that says why there is none (``stem``.png and .svg)."""
-    from matplotlib.figure import Figure
+    """A figure that says why there is none (``stem``.svg, written as text: a skipped group's
+    job takes a fraction of a second, as it would not if it imported matplotlib)."""
+    from xml.sax.saxutils import escape
 
-    fig = Figure(figsize=(6, 1.6))
-    fig.text(0.5, 0.62, title, ha="center", fontsize=10)
-    fig.text(0.5, 0.3, f"skipped: {reason}", ha="center", fontsize=8, wrap=True)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in (".png", ".svg"):
-        fig.savefig(stem.with_suffix(suffix), dpi=100)
+    from ..store import atomic_path
+
+    lines = [title, *textwrap.wrap(f"skipped: {reason}", 90)]
+    text = "".join(f'<text x="300" y="{28 + 20 * k}" font-size="{14 if k == 0 else 11}">{escape(line)}</text>'
+                   for k, line in enumerate(lines))
+    with atomic_path(stem.with_suffix(".svg")) as tmp:
+        Path(tmp).write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="600" height="{20 * len(lines) + 30}" '
+                             f'font-family="sans-serif" text-anchor="middle">{text}</svg>\n')
 
 
 def cmd_references(args) -> None:
@@ -186,9 +190,10 @@ def cmd_latent(args) -> None:
     key = pca.get("key") or {}
     title = f"{key.get('landscape', '')} {key.get('group', '')} L{key.get('window', '')}".strip()
     if pca.get("status", "ok") != "ok":
-        from ..latent.stage import write_skipped
+        from ..store import COORDINATES_COLUMNS, SWEEP_COLUMNS, write_skipped
 
-        write_skipped(args.outdir, key, pca["reason"])
+        write_skipped(args.outdir, key, pca["reason"], ["metrics.json"],
+                      {"sweep.csv": SWEEP_COLUMNS, "coordinates.csv": COORDINATES_COLUMNS})
         for figure in ("sweep", "map"):
             _placeholder(args.outdir / figure, title, pca["reason"])
         print(f"latent {title}: skipped: {pca['reason']}", file=sys.stderr)

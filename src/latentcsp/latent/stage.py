@@ -35,21 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.rows import GroupRows, load_rows
-from ..store import job_record, read_json, read_structures, write_csv, write_json
-
-
-SWEEP_COLUMNS = ["width", "fold", "ae_mse", "pca_mse", "null_mse"]
-
-
-def write_skipped(outdir, key: dict, reason: str) -> dict:
-    """The outputs of a group without a latent analysis: metrics.json with the status "skipped"
-    and the reason, an empty sweep.csv and coordinates.csv; returns metrics.json's content."""
-    outdir = Path(outdir)
-    results = {"key": key, "status": "skipped", "reason": reason}
-    write_json(results, outdir / "metrics.json")
-    write_csv(pd.DataFrame(columns=SWEEP_COLUMNS), outdir / "sweep.csv")
-    write_csv(pd.DataFrame(columns=["id", "rel_energy", "density"]), outdir / "coordinates.csv")
-    return results
+from ..store import COORDINATES_COLUMNS, SWEEP_COLUMNS, job_record, read_json, read_structures, write_csv, write_json
 
 
 def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: dict) -> dict:
@@ -71,7 +57,7 @@ def run(descriptor_files, scores_csv, pca_json, structures_h5, outdir, config: d
              if kept[column].notna().all()}  # a landscape without energies has none
     with GroupRows(descriptor_files, list(every.id)) if streamed else contextlib.nullcontext() as rows:
         out = run_group(X, props, list(kept.id), config, structures=crystals, rows=rows)
-    coords = (every if streamed else kept)[["id", "rel_energy", "density"]].copy()
+    coords = (every if streamed else kept)[COORDINATES_COLUMNS].copy()
     results = {"key": pca.get("key"), **out["results"], "dof": pca["dof"].get("total"), "job": job_record(start)}
     write_json(results, outdir / "metrics.json")
     if results.get("status") != "ok":
