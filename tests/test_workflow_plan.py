@@ -41,7 +41,8 @@ def test_the_default_plan_lists_every_job_before_any_data():
     kinds = [t.split("/")[2] if t.count("/") > 2 else t for t in targets]
     assert kinds.count("descriptors") == 10 * 2
     assert kinds.count("analysis") == 3 * 11 * 2  # windows x (top10 + all) x sets
-    assert kinds.count("latent") == 3 * 11  # latent.sets: smooth only
+    assert kinds.count("latent") == 1 * 11  # latent.sets: smooth only; latent.windows: 20 only
+    assert all(t.split("/")[4] == "20" for t in targets if "/latent/" in t)
     assert kinds.count("calibration") == 2 and targets[-1] == "results/summary/summary.md"
     assert len(set(targets)) == len(targets)
     group = SimpleNamespace(landscape="roy", dset="smooth", window="20", group="all")
@@ -73,7 +74,11 @@ def test_after_select_only_analysed_groups_reach_summary_and_calibration(tmp_pat
     assert len(plan.groups("roy")) == 3 * 3
     assert plan.analyses("roy", "smooth") == [f"results/roy/analysis/smooth/{w}/{g}/pca.json"
                                                  for w in ("10", "20", "inf") for g in ("P21_c", "all")]
-    assert len(plan.all_latents()) == 6 and len(plan.all_analyses()) == 12
+    assert len(plan.all_latents()) == 2 and len(plan.all_analyses()) == 12  # latent.windows: [20]
+    config["latent"]["windows"] = None  # every window
+    assert len(Plan(config, selection=lambda landscape: path).all_latents()) == 6
+    config["latent"]["windows"] = ["inf", 10]
+    assert [p.split("/")[4] for p in Plan(config, selection=lambda landscape: path).all_latents()] == ["10", "10", "inf", "inf"]
     assert plan.folders(plan.analyses("roy", "smooth")[:1]) == "results/roy/analysis/smooth/10/P21_c"
 
 

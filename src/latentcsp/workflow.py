@@ -38,7 +38,7 @@ from typing import Callable
 
 from .analysis.rows import BLOCK_MB
 from .descriptors.stage import DESCRIPTORS_LAYOUT
-from .select import COMBINED, entry, planned_spacegroups, planned_windows
+from .select import COMBINED, entry, planned_spacegroups, planned_windows, window_name
 from .store import STRUCTURES_LAYOUT
 
 RESULTS = "results"
@@ -174,6 +174,14 @@ class Plan:
         """Every planned (window, group) of a landscape."""
         return [(w, g) for w in self.windows(landscape) for g in [*self.spacegroups(landscape), COMBINED]]
 
+    def latent_groups(self, landscape: str, groups: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (window, group)s of ``groups`` in the windows ``latent.windows`` names (all, if null)."""
+        listed = self.config["latent"].get("windows")
+        if listed is None:
+            return groups
+        names = {window_name(float(w)) for w in listed}
+        return [(w, g) for w, g in groups if w in names]
+
     def analysed(self, landscape: str) -> list[tuple[str, str]]:
         """The planned (window, group)s that select found large enough (waits for select)."""
         return [(row["window"], row["group"]) for row in self.selection(landscape)["groups"] if row["status"] == "ok"]
@@ -213,7 +221,8 @@ class Plan:
             for dset in self.sets:
                 out += [self.descriptor_file(land, dset, sg) for sg in self.spacegroups(land)]
                 out += [self.analysis(land, dset, w, g) for w, g in groups]
-            out += [self.latent(land, dset, w, g) for dset in self.latent_sets for w, g in groups]
+            out += [self.latent(land, dset, w, g) for dset in self.latent_sets
+                    for w, g in self.latent_groups(land, groups)]
         search = [f"{RESULTS}/search/summary.md"] if self.search_landscapes() else []
         return out + [f"{RESULTS}/summary/summary.md"] + search
 
@@ -245,9 +254,9 @@ class Plan:
         return [self.calibration(land, dset) for land in self.landscapes for dset in self.sets]
 
     def all_latents(self, wildcards=None) -> list[str]:
-        """metrics.json of every analysed group of the sets named in ``latent.sets``."""
+        """metrics.json of every analysed group of the sets and windows ``latent`` names."""
         return [self.latent(land, dset, w, g) for land in self.landscapes for dset in self.latent_sets
-                for w, g in self.analysed(land)]
+                for w, g in self.latent_groups(land, self.analysed(land))]
 
     @staticmethod
     def folders(paths) -> str:
