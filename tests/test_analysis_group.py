@@ -143,8 +143,12 @@ def test_summary_never_prints_an_unresolved_autoencoder_dimension(tmp_path):
     assert pd.isna(table.loc["P21_c", "AE"]) and table.loc["P21_c", "AE_r2"] == 0.065
     assert table.loc["P21_c", "PCA_knee"] == 7 and table.loc["P21_c", "AE_status"] == "unresolved (R² = 0.065)"
     assert pd.isna(table.loc["all", "AE"]) and table.loc["all", "AE_status"] == "not checked"
-    md = estimates_markdown(table.reset_index(), ["TwoNN"])
+    unrun = table.loc[["all"]].reset_index().assign(group="none")  # a group outside latent.windows: no metrics.json
+    for col in ("AE", "AE_status", "PCA_knee", "PCA_knee_status"):
+        unrun[col] = None
+    md = estimates_markdown(pd.concat([table.reset_index(), unrun], ignore_index=True), ["TwoNN"])
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
     cells = {r[2]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert cells["P21_c"]["AE"] == "unresolved (R² = 0.065)" and cells["P21_c"]["PCA_knee"] == "7"
     assert cells["all"]["AE"] == "not checked" and cells["all"]["PCA_knee"] == "not checked"
+    assert cells["none"]["AE"] == "not run" and cells["none"]["PCA_knee"] == "not run"

@@ -234,11 +234,11 @@ def _mean_sd_cell(mean, sd, limited=None) -> str:
 
 
 def _latent_cell(value, status) -> str:
-    """The effective dimension where resolved, else the status ('unresolved (R² = 0.065)'); ''
-    where the group has no latent analysis."""
+    """The effective dimension where resolved, else the status ('unresolved (R² = 0.065)'); 'not run'
+    where the group has no latent analysis (``latent.sets``, ``latent.windows``)."""
     if value is not None and not pd.isna(value):
         return f"{int(value)}"
-    return "" if status is None or pd.isna(status) else str(status)
+    return "not run" if status is None or pd.isna(status) else str(status)
 
 
 def _estimate_cell(value, lo, hi, bias=np.nan) -> str:
@@ -271,7 +271,9 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
             "landscape was sampled; the Dimensions table gives them calibrated. Each estimate is followed by the 95 % "
             "interval of the same estimator on random halves of the group and its bias (median on the halves minus "
             "the full estimate; negative: the estimate still grows with the number of structures). The group `all` "
-            "combines space groups and has no DoF of its own.\n\n" + "\n\n".join(out))
+            "combines space groups and has no DoF of its own. AE and PCA_knee (the autoencoder's width sweep) are "
+            "'not run' outside the sets and windows that `latent.sets` and `latent.windows` name.\n\n"
+            + "\n\n".join(out))
 
 
 def collect_dimensions(files: list[str | Path], sets: list[str]) -> pd.DataFrame:
