@@ -11,7 +11,7 @@ from latentcsp.synth import CrystalModel, SamplingOptions, read_xyz
 from latentcsp.synth.ensembles import LOCAL_STEP, Ensemble, dof_kind, sample
 from latentcsp.synth.lattice import cell_from_params, cells
 from latentcsp.synth.kernels import min_contact_batch, reduced_basis
-from latentcsp.synth.sampling import sample_trials, thetas_from_unit
+from latentcsp.synth.sampling import accept, sample_trials, thetas_from_unit
 
 MOLDIR = Path(__file__).resolve().parents[1] / "config" / "molecules"
 GROUPS = ["P21/c", "P-1", "C2/c", "Pna21", "P212121"]
@@ -96,6 +96,28 @@ def test_a_nearly_flat_cell_is_a_clash_not_a_memory_error(anti):
     got = min_contact_batch(batch["x"], flat, batch["centres"], np.array([True]), model.radii_all, model.n0,
                             model.sg.z, reach, 0.8)
     assert got[0] < 0.8
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_accept_keeps_the_first_clash_free_proposals_whatever_the_batches(anti, n):
+    """Proposals come in batches sized to the need; the crystals kept are still the first n of
+    the proposal sequence that pass, as one long batch checked at once finds them."""
+    model, clash = CrystalModel(anti, "P21/c"), SamplingOptions().clash
+    u = np.random.default_rng(4).random((6000, model.n_dof))
+    thetas, valid = thetas_from_unit(model, u, SamplingOptions())
+    contacts = model.min_contacts(thetas)
+    first = np.flatnonzero(valid & (contacts >= clash))[:n]
+    sizes = []
+
+    def propose(size):
+        start = sum(sizes)
+        sizes.append(size)
+        return thetas[start:start + size], valid[start:start + size]
+
+    kept, attempts = accept(model, propose, n, clash, max_attempts=len(thetas))
+    np.testing.assert_array_equal(kept, thetas[first])
+    assert attempts == first[-1] + 1
+    assert sizes[0] == max(64, 1 << (2 * n - 1).bit_length()) and sizes == sorted(sizes)
 
 
 def test_unit_cube_maps_to_the_sampling_ranges(anti):
