@@ -149,6 +149,6 @@ def test_summary_never_prints_an_unresolved_autoencoder_dimension(tmp_path):
     md = estimates_markdown(pd.concat([table.reset_index(), unrun], ignore_index=True), ["TwoNN"])
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
     cells = {r[2]: dict(zip(rows[0], r)) for r in rows[1:]}
-    assert cells["P21_c"]["AE"] == "unresolved (R² = 0.065)" and cells["P21_c"]["PCA_knee"] == "7"
+    assert cells["P21_c"]["AE"] == "unresolved (R² = 0.065)" and cells["P21_c"]["PCA_knee"] == "knee 7, uncalibrated"
     assert cells["all"]["AE"] == "not checked" and cells["all"]["PCA_knee"] == "not checked"
     assert cells["none"]["AE"] == "not run" and cells["none"]["PCA_knee"] == "not run"

@@ -221,7 +221,7 @@ def cmd_latent(args) -> None:
         structures = read_structures(args.structures, shown.id)
         write_dataset(args.outdir / "chemiscope.json.gz", structures, shown, scores, title)
     if results.get("status") == "ok":
-        line = (f"effective dimension AE {_resolved_value(results, '')}, "
+        line = (f"reconstruction knee (uncalibrated) AE {_resolved_value(results, '')}, "
                 f"PCA {_resolved_value(results, '_pca')}, DoF {results.get('dof')}")
     else:
         line = f"skipped: {results.get('reason')}"

@@ -234,10 +234,11 @@ def _mean_sd_cell(mean, sd, limited=None) -> str:
 
 
 def _latent_cell(value, status) -> str:
-    """The effective dimension where resolved, else the status ('unresolved (R² = 0.065)'); 'not run'
-    where the group has no latent analysis (``latent.sets``, ``latent.windows``)."""
+    """'knee 7, uncalibrated' where the sweep resolves a knee (no reference of known dimension
+    checks it), else the status ('unresolved (R² = 0.065)'); 'not run' where the group has no
+    latent analysis (``latent.sets``, ``latent.windows``)."""
     if value is not None and not pd.isna(value):
-        return f"{int(value)}"
+        return f"knee {int(value)}, uncalibrated"
     return "not run" if status is None or pd.isna(status) else str(status)
 
 
@@ -271,8 +272,11 @@ def estimates_markdown(table: pd.DataFrame, estimators: list[str]) -> str:
             "landscape was sampled; the Dimensions table gives them calibrated. Each estimate is followed by the 95 % "
             "interval of the same estimator on random halves of the group and its bias (median on the halves minus "
             "the full estimate; negative: the estimate still grows with the number of structures). The group `all` "
-            "combines space groups and has no DoF of its own. AE and PCA_knee (the autoencoder's width sweep) are "
-            "'not run' outside the sets and windows that `latent.sets` and `latent.windows` name.\n\n"
+            "combines space groups and has no DoF of its own. AE and PCA_knee are the widths where the "
+            "autoencoder's and PCA's held-out reconstruction stop improving, where the sweep resolves one; "
+            "no reference of known dimension calibrates them, and on generated landscapes they came out well "
+            "below the truth (README, 'AE / PCA_knee'), so they are not dimensions. They are 'not run' outside "
+            "the sets and windows that `latent.sets` and `latent.windows` name.\n\n"
             + "\n\n".join(out))
 
 
