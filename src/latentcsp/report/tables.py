@@ -70,7 +70,7 @@ def collect(pca_files: list[str | Path]) -> pd.DataFrame:
 
 
 def _latent_columns(metrics: dict) -> dict:
-    """AE and PCA_knee (the effective dimensions, None unless the sweep resolves one), their
+    """AE and PCA_knee (the reconstruction knees, None unless the sweep resolves one), their
     held-out R² (``AE_r2``, ``PCA_knee_r2``) and a status text (``AE_status``, ``PCA_knee_status``)."""
     from ..latent.sweep import describe_resolution
 
