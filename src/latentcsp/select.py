@@ -107,6 +107,8 @@ def selected_numbers(manifest: pd.DataFrame, spacegroups) -> list[int]:
 
 def make_groups(manifest: pd.DataFrame, windows, spacegroups="top10") -> pd.DataFrame:
     """Rows (window, group, spacegroup_number, id) for every analysed window and selected space group."""
+    import pandas as pd
+
     numbers = selected_numbers(manifest, spacegroups)
     chosen = manifest[manifest.spacegroup_number.isin(numbers)]
     rows = []
@@ -115,8 +117,6 @@ def make_groups(manifest: pd.DataFrame, windows, spacegroups="top10") -> pd.Data
         for number, sub in inside.groupby("spacegroup_number", sort=False):
             rows += [(window_name(window), spacegroup_slug(int(number)), int(number), i) for i in sub.id]
         rows += [(window_name(window), COMBINED, 0, i) for i in inside.id]
-    import pandas as pd
-
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 

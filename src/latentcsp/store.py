@@ -99,18 +99,16 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 
 def write_skipped(outdir: str | os.PathLike, key: dict, reason: str, jsons: list[str],
-                  tables: dict[str, list[str]]) -> dict:
+                  tables: dict[str, list[str]]) -> None:
     """The outputs of a group a stage does not analyse, written at once (no pandas, no plots):
     each of ``jsons`` holds the key, the status "skipped" and the reason; each of ``tables``
-    (file name -> columns) is an empty table with its header. Returns the JSON's content."""
+    (file name -> columns) is an empty table with its header."""
     outdir = Path(outdir)
-    record = {"key": key, "status": "skipped", "reason": reason}
     for name in jsons:
-        write_json(record, outdir / name)
+        write_json({"key": key, "status": "skipped", "reason": reason}, outdir / name)
     for name, columns in tables.items():
         with atomic_path(outdir / name) as tmp:
             Path(tmp).write_text(",".join(columns) + "\n")
-    return record
 
 
 @dataclass

@@ -174,7 +174,7 @@ class Plan:
         """Every planned (window, group) of a landscape."""
         return [(w, g) for w in self.windows(landscape) for g in [*self.spacegroups(landscape), COMBINED]]
 
-    def latent_groups(self, landscape: str, groups: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def latent_groups(self, groups: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The (window, group)s of ``groups`` in the windows ``latent.windows`` names (all, if null)."""
         listed = self.config["latent"].get("windows")
         if listed is None:
@@ -222,7 +222,7 @@ class Plan:
                 out += [self.descriptor_file(land, dset, sg) for sg in self.spacegroups(land)]
                 out += [self.analysis(land, dset, w, g) for w, g in groups]
             out += [self.latent(land, dset, w, g) for dset in self.latent_sets
-                    for w, g in self.latent_groups(land, groups)]
+                    for w, g in self.latent_groups(groups)]
         search = [f"{RESULTS}/search/summary.md"] if self.search_landscapes() else []
         return out + [f"{RESULTS}/summary/summary.md"] + search
 
@@ -256,7 +256,7 @@ class Plan:
     def all_latents(self, wildcards=None) -> list[str]:
         """metrics.json of every analysed group of the sets and windows ``latent`` names."""
         return [self.latent(land, dset, w, g) for land in self.landscapes for dset in self.latent_sets
-                for w, g in self.latent_groups(land, self.analysed(land))]
+                for w, g in self.latent_groups(self.analysed(land))]
 
     @staticmethod
     def folders(paths) -> str:

@@ -142,10 +142,11 @@ def min_contact_batch(x, cell, centres, valid, radii, n0, nmol, reach, stop_belo
     shape is exact). Molecules are visited nearest first and a crystal stops early once
     its value is below ``stop_below`` (a clash is usually found at the first neighbour).
     Molecules and atoms whose bounding sphere (the molecule's radius about its centroid)
-    cannot hold a closer pair are not visited. Crystals with ``valid[b]`` false get NaN. Images are enumerated over the lattice's
-    :func:`reduced_basis`; a cell too small for any clash-free crystal (some lattice vector,
-    at most ``HERMITE_3D`` V^(1/3) long, puts the largest atom within ``stop_below`` of its
-    own image) gets that bound, which is below ``stop_below``, without enumerating any.
+    cannot hold a closer pair are not visited. Crystals with ``valid[b]`` false get NaN.
+    Images are enumerated over the lattice's :func:`reduced_basis`; a cell too small for
+    any clash-free crystal (some lattice vector, at most ``HERMITE_3D`` V^(1/3) long, puts
+    the largest atom within ``stop_below`` of its own image) gets that bound, which is
+    below ``stop_below``, without enumerating any.
     """
     nb = x.shape[0]
     out = np.full(nb, np.nan)
