@@ -78,6 +78,20 @@ def test_ladder_covers_every_dimension_once_per_pattern():
     assert ladder == LadderDesign(patterns=2, schemes=("full", "local")).ensembles(names)  # seeded
 
 
+def test_mixed_schemes_only_where_the_subset_has_both_sides():
+    """A mixed scheme samples rotations + positions (or the lattice) over the full range and
+    the rest locally; a subset with DoF of only one side would repeat full or local, so it
+    gets no mixed ensemble."""
+    names = ["a", "b", "c", "alpha", "beta", "gamma", "rot_x", "rot_y", "rot_z", "x", "y", "z"]
+    ladder = LadderDesign(patterns=3, schemes=("mixed-rotations", "mixed-lattice")).ensembles(names)
+    assert ladder
+    for e in ladder:
+        kinds = {dof_kind(n) for n in e.free}
+        assert e.scheme == "local" and kinds & set(e.full_kinds) and kinds - set(e.full_kinds)
+    assert {e.full_kinds for e in ladder} == {("rotation", "position"), ("length", "angle")}
+    assert not any(e.dimension == 1 for e in ladder)  # one DoF is one side only
+
+
 def test_ladder_spans_the_share_of_cyclic_dof():
     """Each d gets the most and the fewest rotations + positions possible (and one between),
     so full-range references cover both folded and nearly flat manifolds."""

@@ -1,6 +1,7 @@
 """Batch crystal building, the batch clash check and the reference ensembles of known
 dimension, against slow one-at-a-time references."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +153,7 @@ def test_trials_are_clash_free_and_keep_the_group(anti):
         assert data.number == 15
 
 
-@pytest.mark.parametrize("scheme", ["full", "local"])
+@pytest.mark.parametrize("scheme", ["full", "local", "gaussian"])
 @pytest.mark.parametrize("sequence", ["sobol", "random"])
 def test_ensembles_vary_exactly_the_free_dof(anti, scheme, sequence):
     model = CrystalModel(anti, "P21/c")
@@ -168,6 +169,45 @@ def test_ensembles_vary_exactly_the_free_dof(anti, scheme, sequence):
         steps = np.array([0.5 * LOCAL_STEP[dof_kind(n)] for n in model.names])
         assert (np.abs(thetas - base) <= steps + 1e-12).all()
     assert ens.dimension == 3
+
+
+def test_mixed_scheme_turns_molecules_freely_near_one_lattice(anti):
+    """full_kinds = rotations: the lattice stays within its local steps of the base, the
+    rotations leave them (the full range), and the ensemble reads back from its record."""
+    model = CrystalModel(anti, "P-1")
+    base = sample_trials(model, 1, seed=2)[0][0].copy()
+    base[: model.n_lat] *= [1.3, 1.3, 1.3, 1, 1, 1]
+    ens = Ensemble(("a", "gamma", "rot_x", "rot_y"), scheme="local", amplitude=0.5, full_kinds=("rotation",))
+    thetas, _ = sample(model, ens, base, 200, seed=4)
+    off = np.abs(thetas - base)
+    steps = ens.steps(model.names)
+    for name in ("a", "gamma"):
+        i = model.names.index(name)
+        assert off[:, i].max() <= steps[i] + 1e-12 and off[:, i].max() > 0.5 * steps[i]
+    for name in ("rot_x", "rot_y"):
+        assert off[:, model.names.index(name)].max() > 5 * steps[model.names.index(name)]
+    assert np.ptp(thetas[:, model.names.index("rot_z")]) == 0
+    assert Ensemble.from_record(dataclasses.asdict(ens)) == ens
+    assert "rotation full" in ens.label()
+    with pytest.raises(ValueError, match="full_kinds"):
+        Ensemble(("a",), scheme="local", full_kinds=("torsion",))
+
+
+def test_gaussian_scheme_has_the_asked_spread(anti):
+    """Without clashes to reject (a loose cell, one DoF), the offsets from the base are normal
+    with standard deviation amplitude x step: mean ~0, sd within 10 %, ~5 % beyond 1.96 sd."""
+    model = CrystalModel(anti, "P-1")
+    base = sample_trials(model, 1, seed=2)[0][0].copy()
+    base[: model.n_lat] *= [1.6, 1.6, 1.6, 1, 1, 1]  # far apart: no proposal clashes
+    ens = Ensemble(("rot_x",), scheme="gaussian", amplitude=0.7, sequence="random")
+    thetas, attempts = sample(model, ens, base, 2000, seed=3)
+    assert attempts == 2000  # nothing rejected, so the sample is the proposal distribution
+    offset = thetas[:, model.names.index("rot_x")] - base[model.names.index("rot_x")]
+    sd = 0.7 * LOCAL_STEP["rotation"]
+    assert abs(offset.mean()) < 4 * sd / np.sqrt(2000)
+    assert offset.std() == pytest.approx(sd, rel=0.1)
+    assert 0.03 < np.mean(np.abs(offset) > 1.96 * sd) < 0.07
+    assert ens.label().startswith("rot_x (gaussian x0.7")
 
 
 def test_local_amplitude_per_kind(anti):

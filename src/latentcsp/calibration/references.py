@@ -35,6 +35,8 @@ from ..synth.sampling import SamplingOptions, sample_trials
 KINDS = tuple(LOCAL_STEP)
 #: Kinds of DoF that wrap around over their full range (orientation, centroid position).
 CYCLIC = ("rotation", "position")
+#: Mixed schemes: these kinds of DoF over the full range, the others local (one step).
+MIXED = {"mixed-rotations": ("rotation", "position"), "mixed-lattice": ("length", "angle")}
 #: Proposals per crystal an ensemble may use (0.1 % acceptance); sampled over the full range
 #: with the lattice of a dense packing frozen, most orientations clash, and such an
 #: ensemble is left out rather than sampled for minutes.
@@ -50,7 +52,9 @@ class LadderDesign:
     (one pattern: the most); the DoF within each kind drawn at random. ``schemes``: for each subset,
     ``full`` (the generator's quasi-random ranges), ``local`` (base +- one step of every
     DoF, :data:`~latentcsp.synth.ensembles.LOCAL_STEP`), ``local-small`` (0.3 steps) and
-    ``local-anisotropic`` (per kind of DoF, an amplitude log-uniform in 0.2-3 steps).
+    ``local-anisotropic`` (per kind of DoF, an amplitude log-uniform in 0.2-3 steps);
+    also ``local-gaussian`` (normal around the base, 0.5 steps standard deviation) and the
+    :data:`MIXED` schemes (some kinds of DoF over the full range, the rest +- one step).
     ``seed`` fixes every random choice.
     """
 
@@ -75,17 +79,26 @@ class LadderDesign:
                 if free in seen:  # d = n_dof has one subset only
                     continue
                 seen.add(free)
-                out += [self._ensemble(free, scheme, rng) for scheme in self.schemes]
+                made = (self._ensemble(free, scheme, rng) for scheme in self.schemes)
+                out += [e for e in made if e is not None]
         return out
 
     @staticmethod
-    def _ensemble(free: tuple[str, ...], scheme: str, rng) -> Ensemble:
+    def _ensemble(free: tuple[str, ...], scheme: str, rng) -> Ensemble | None:
+        """The ensemble of one scheme, or None where a mixed scheme would repeat ``full`` or
+        ``local`` (the subset has DoF of only one side)."""
+        if scheme in MIXED:
+            wide = MIXED[scheme]
+            kinds = {dof_kind(n) for n in free}
+            return Ensemble(free, "local", 1.0, full_kinds=wide) if kinds & set(wide) and kinds - set(wide) else None
         if scheme == "full":
             return Ensemble(free, "full")
         if scheme == "local":
             return Ensemble(free, "local", 1.0)
         if scheme == "local-small":
             return Ensemble(free, "local", 0.3)
+        if scheme == "local-gaussian":
+            return Ensemble(free, "gaussian", 0.5)
         if scheme == "local-anisotropic":
             amp = np.exp(rng.uniform(np.log(0.2), np.log(3.0), len(KINDS))).round(3)
             return Ensemble(free, "local", dict(zip(KINDS, amp.tolist())))

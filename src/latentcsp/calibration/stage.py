@@ -128,7 +128,7 @@ def calibrate_spacegroup(structures: StructureSet, references: dict, groups: lis
         for g in groups:
             raw = by_size.get(g.n) or by_size.setdefault(g.n, reference_estimates(X, g.n, acfg, seed + k))
             rows.append({"window": g.window, "group": g.group, "d": ens.dimension, "pattern": "+".join(ens.free),
-                         "scheme": ens.scheme if ens.scheme == "full" else f"local {ens.amplitude}",
+                         "scheme": ens.sampling,
                          "label": ens.label(), "n": g.n, **raw})
         if (k + 1) % 10 == 0 or k + 1 == len(references["ensembles"]):
             log(f"  {model.sg.symbol}: {k + 1}/{len(references['ensembles'])} reference ensembles "
