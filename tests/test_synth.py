@@ -236,6 +236,39 @@ def test_generate_with_minimisation(tmp_path):
     assert (out / "summary_P21.json").is_file()
 
 
+def test_a_landscape_of_known_dimension_is_written_as_p1_cifs(tmp_path):
+    """``latentcsp synth-ensemble``: exactly the free DoF vary (within their local steps of
+    the base), the energies are the force field's for the DoF in dof.csv, and the CIFs, read
+    back with the project's own reader, hold those crystals (cell and atom count)."""
+    import json
+
+    from latentcsp.cli import main
+    from latentcsp.io.cif import read_cif
+    from latentcsp.synth.generate import DOF_COLUMNS
+    from latentcsp.synth.lattice import params_from_cell
+    from latentcsp.synth.recover import theta_of
+
+    out = tmp_path / "ens"
+    main(["synth-ensemble", "--molecule", str(MOLDIR / "anti-BDT.xyz"), "--spacegroup", "P-1", "--free",
+          "b,gamma,rot_y", "--amplitude", "0.5", "--n", "12", "--seed", "2", "--out", str(out)])
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["d"] == 3 and truth["n"] == 12 and truth["dof"] == 12 and truth["energies"]
+    dof = pd.read_csv(out / "dof.csv")
+    assert [c for c in DOF_COLUMNS if dof[c].nunique() > 1] == ["b", "gamma", "rot_y"]
+    assert (np.abs(dof.b - truth["base"]["b"]) <= 0.5 * 0.5 + 1e-9).all()
+    assert (np.abs(dof.gamma - truth["base"]["gamma"]) <= 0.5 * 5.0 + 1e-9).all()
+    model = CrystalModel(read_xyz(MOLDIR / "anti-BDT.xyz"), "P-1")
+    energies = pd.read_csv(out / "energies.csv")
+    assert list(energies.id) == list(dof.id)
+    for row, e in zip(dof.to_dict("records"), energies.energy):
+        assert model.energy(theta_of(model, row)) == pytest.approx(e, rel=1e-9)
+    for row in dof.to_dict("records")[:4]:
+        (raw,) = list(read_cif(str(out / "cif" / f"{row['id']}.cif")))
+        p6 = params_from_cell(raw.cell) * [1, 1, 1, *[180 / np.pi] * 3]
+        np.testing.assert_allclose(p6, [row[c] for c in DOF_COLUMNS[:6]], atol=1e-4)
+        assert len(raw.numbers) == 2 * model.n0
+
+
 def test_minimisation_lowers_energy_and_zeroes_the_gradient(syn):
     model = CrystalModel(syn, "P-1")
     theta = _trial(model, 5)[0]

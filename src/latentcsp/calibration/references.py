@@ -28,9 +28,9 @@ import numpy as np
 
 from ..store import StructureSet
 from ..synth.ensembles import LOCAL_STEP, Ensemble, dof_kind
+from ..synth.minimise import dense_packing
 from ..synth.model import CrystalModel
 from ..synth.molecule import Molecule
-from ..synth.sampling import SamplingOptions, sample_trials
 
 KINDS = tuple(LOCAL_STEP)
 #: Kinds of DoF that wrap around over their full range (orientation, centroid position).
@@ -116,28 +116,6 @@ def reference_molecule(structures: StructureSet, name: str = "reference") -> Mol
                       structures.canonical[part], name)
 
 
-def base_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
-    """A dense packing of the group: the lowest-energy minimum of the densest quarter of
-    ``n_trials`` quasi-random trials (the generator's force field), or the densest trial
-    when no minimisation converges or the force field has no parameters for the molecule."""
-    from ..synth.minimise import minimise
-
-    trials, _ = sample_trials(model, n_trials, seed)
-    if not len(trials):
-        raise ValueError(f"no clash-free trial structure of {model.molecule.name} in {model.sg.symbol}")
-    density = np.array([model.density(t) for t in trials])
-    dense = trials[np.argsort(-density)[: max(1, n_trials // 4)]]
-    best, energy = dense[0], np.inf
-    for theta in dense:
-        try:
-            result = minimise(model, theta)
-        except ValueError:  # no exp-6 parameters or atom types for this molecule
-            return dense[0]
-        if result.converged and result.min_contact >= SamplingOptions().clash and result.energy < energy:
-            best, energy = result.theta, result.energy
-    return best
-
-
 def landscape_packing(structures: StructureSet, index: int, model: CrystalModel) -> np.ndarray:
     """The DoF vector (n_dof,) of structure ``index`` in ``model``'s space group; raises
     :class:`~latentcsp.synth.recover.NotRecoverable` with the reason where it has none (another
@@ -188,7 +166,7 @@ def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesi
     """The reference ensembles of every space group in ``sizes`` (number -> structures):
     the landscape's rigid molecule, a base packing (the group's lowest-energy structure,
     index ``lowest[number]`` in ``structures``, where its DoF vector can be recovered, else
-    :func:`base_packing`), and the ladder's DoF vectors, as
+    :func:`~latentcsp.synth.minimise.dense_packing`), and the ladder's DoF vectors, as
     :func:`latentcsp.store.write_references` stores them. An ensemble that finds fewer
     clash-free crystals than asked keeps what it found (the calibration leaves it out);
     a space group whose crystals the generator cannot build is left out with a message."""
@@ -208,7 +186,7 @@ def generate(structures: StructureSet, sizes: dict[int, int], design: LadderDesi
                 base, origin = landscape_packing(structures, lowest[number], model), "its lowest-energy structure"
             except (KeyError, NotRecoverable) as exc:
                 why = f" ({exc})" if str(exc) and not isinstance(exc, KeyError) else ""
-                base, origin = base_packing(model, design.seed), f"a generated dense packing{why}"
+                base, origin = dense_packing(model, design.seed), f"a generated dense packing{why}"
         except ValueError as exc:
             log(f"references: space group {number}: none ({exc})")
             continue

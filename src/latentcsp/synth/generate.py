@@ -1,5 +1,7 @@
 """``generate``: quasi-random trial structures and their minimised landscape for one
-molecule in one space group, written as CSPy-style .res files with a DoF table."""
+molecule in one space group, written as CSPy-style .res files with a DoF table;
+``write_ensemble``: a landscape of known dimension (some DoF frozen), written as P1 CIFs
+with an energy table, for testing the dimension estimates as a user would."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .minimise import MinimiseOptions, centroid_fingerprint, deduplicate
+from .ensembles import Ensemble, sample
+from .minimise import MinimiseOptions, centroid_fingerprint, deduplicate, dense_packing
 from .minimise import minimise as minimise_structure
 from .model import CrystalModel
 from .molecule import read_xyz
@@ -155,3 +158,47 @@ def merge_dof_tables(folder) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table.to_csv(folder / "dof.csv", index=False)
     return table
+
+
+def write_ensemble(molecule_xyz, spacegroup, ensemble: Ensemble, n: int, out_dir, seed: int = 0,
+                   name: str | None = None) -> dict:
+    """A landscape of known dimension ``ensemble.dimension``: ``n`` clash-free crystals of
+    ``ensemble`` (:func:`~latentcsp.synth.ensembles.sample`) around a dense packing
+    (:func:`~latentcsp.synth.minimise.dense_packing`), the DoF not in ``ensemble.free`` held
+    at the packing's values. Writes under ``out_dir``:
+
+    * ``cif/<id>.cif``: the crystals as P1 CIFs, as a CSP code would hand them over;
+    * ``energies.csv``: id, energy (exp-6 lattice energy, kJ/mol per molecule), unless the
+      force field has no parameters for the molecule;
+    * ``dof.csv``: id and the DoF vector (:data:`DOF_COLUMNS`);
+    * ``truth.json``: the dimension ``d``, the free DoF, the sampling, the base packing.
+
+    Returns truth.json's content. ValueError when fewer than ``n`` clash-free crystals are
+    found (a frozen lattice too tight for the free rotations, say).
+    """
+    from ase.io import write
+
+    mol = read_xyz(molecule_xyz, name=name)
+    model = CrystalModel(mol, spacegroup)
+    base = dense_packing(model, seed)
+    thetas, proposals = sample(model, ensemble, base, n, seed=seed)
+    if len(thetas) < n:
+        raise ValueError(f"{mol.name} in {model.sg.symbol}: only {len(thetas)} of {n} clash-free crystals of "
+                         f"{ensemble.label()} in {proposals} proposals")
+    out = Path(out_dir)
+    (out / "cif").mkdir(parents=True, exist_ok=True)
+    ids = [f"s{k:05d}" for k in range(n)]
+    for ident, theta in zip(ids, thetas):
+        write(out / "cif" / f"{ident}.cif", model.atoms(theta), format="cif")
+    pd.DataFrame([{"id": i, **dof_row(model, t)} for i, t in zip(ids, thetas)]).to_csv(out / "dof.csv", index=False)
+    try:
+        energies = [model.energy(t) for t in thetas]
+        pd.DataFrame({"id": ids, "energy": energies}).to_csv(out / "energies.csv", index=False)
+    except ValueError:  # no exp-6 parameters for an element of the molecule
+        energies = None
+    truth = {"d": ensemble.dimension, "free": list(ensemble.free), "sampling": ensemble.sampling,
+             "sequence": ensemble.sequence, "ensemble": asdict(ensemble), "molecule": mol.name,
+             "spacegroup": model.sg.symbol, "dof": model.n_dof, "n": n, "proposals": int(proposals),
+             "seed": seed, "energies": energies is not None, "base": dof_row(model, base)}
+    (out / "truth.json").write_text(json.dumps(truth, indent=1))
+    return truth

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .model import CrystalModel
+from .sampling import SamplingOptions, sample_trials
 
 
 @dataclass
@@ -94,6 +95,26 @@ def minimise(model: CrystalModel, theta0: np.ndarray, opts: MinimiseOptions | No
             message = f"stopped at the bound of {n}"
     energy = model.energy(theta)
     return MinimumResult(theta, energy, converged, n_eval, n_iter, model.min_contact(theta), message)
+
+
+def dense_packing(model: CrystalModel, seed: int = 0, n_trials: int = 32) -> np.ndarray:
+    """A dense packing of the group (n_dof,): the lowest-energy minimum of the densest quarter
+    of ``n_trials`` quasi-random trials (the exp-6 force field), or the densest trial when no
+    minimisation converges or the force field has no parameters for the molecule."""
+    trials, _ = sample_trials(model, n_trials, seed)
+    if not len(trials):
+        raise ValueError(f"no clash-free trial structure of {model.molecule.name} in {model.sg.symbol}")
+    density = np.array([model.density(t) for t in trials])
+    dense = trials[np.argsort(-density)[: max(1, n_trials // 4)]]
+    best, energy = dense[0], np.inf
+    for theta in dense:
+        try:
+            result = minimise(model, theta)
+        except ValueError:  # no exp-6 parameters or atom types for this molecule
+            return dense[0]
+        if result.converged and result.min_contact >= SamplingOptions().clash and result.energy < energy:
+            best, energy = result.theta, result.energy
+    return best
 
 
 def centroid_fingerprint(model: CrystalModel, theta: np.ndarray, n: int = 16) -> np.ndarray:
