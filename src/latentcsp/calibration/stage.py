@@ -44,7 +44,7 @@ class CalibrationConfig:
     schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
     coverage: float = 0.9
     max_width: float = 2.0
-    bandwidth: float = 0.05
+    bandwidth: float = 0.1
     seed: int = 0
 
     @classmethod
