@@ -267,6 +267,9 @@ def test_a_landscape_of_known_dimension_is_written_as_p1_cifs(tmp_path):
         p6 = params_from_cell(raw.cell) * [1, 1, 1, *[180 / np.pi] * 3]
         np.testing.assert_allclose(p6, [row[c] for c in DOF_COLUMNS[:6]], atol=1e-4)
         assert len(raw.numbers) == 2 * model.n0
+    with pytest.raises(SystemExit, match="synth-ensemble: P-1 has no DoF \\['beta_'\\]"):
+        main(["synth-ensemble", "--molecule", str(MOLDIR / "anti-BDT.xyz"), "--spacegroup", "P-1", "--free",
+              "b,beta_", "--n", "5", "--out", str(tmp_path / "bad")])
 
 
 def test_minimisation_lowers_energy_and_zeroes_the_gradient(syn):

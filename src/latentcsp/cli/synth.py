@@ -91,9 +91,13 @@ def cmd_ensemble(args) -> dict:
     from ..synth.ensembles import Ensemble
     from ..synth.generate import write_ensemble
 
-    ensemble = Ensemble(tuple(f.strip() for f in args.free.split(",") if f.strip()), args.scheme, args.amplitude,
-                        args.sequence, tuple(k.strip() for k in args.full_kinds.split(",") if k.strip()))
-    truth = write_ensemble(args.molecule, args.spacegroup, ensemble, args.n, args.out, args.seed, args.name)
+    try:
+        ensemble = Ensemble(tuple(f.strip() for f in args.free.split(",") if f.strip()), args.scheme,
+                            args.amplitude, args.sequence,
+                            tuple(k.strip() for k in args.full_kinds.split(",") if k.strip()))
+        truth = write_ensemble(args.molecule, args.spacegroup, ensemble, args.n, args.out, args.seed, args.name)
+    except (ValueError, OSError) as exc:  # unknown DoF, kind or group; too few clash-free crystals; no file
+        sys.exit(f"latentcsp synth-ensemble: {exc}")
     print(f"{truth['molecule']} {truth['spacegroup']}: {truth['n']} crystals of dimension {truth['d']} "
           f"({ensemble.label()}; {truth['proposals']} proposals) in {args.out}", file=sys.stderr)
     return truth

@@ -107,14 +107,19 @@ class Ensemble:
         return f"{'+'.join(self.free)} ({self.sampling}, {self.sequence})"
 
 
+def check_free(model: CrystalModel, ensemble: Ensemble) -> None:
+    """ValueError naming the free DoF that ``model``'s space group does not have."""
+    unknown = [f for f in ensemble.free if f not in model.names]
+    if unknown:
+        raise ValueError(f"{model.sg.symbol} has no DoF {unknown}; its DoF are {model.names}")
+
+
 def sample(model: CrystalModel, ensemble: Ensemble, base: np.ndarray, n: int, seed: int = 0,
            opts: SamplingOptions | None = None, max_attempts: int | None = None) -> tuple[np.ndarray, int]:
     """``n`` clash-free DoF vectors (<= n, n_dof) of ``ensemble`` around/with ``base``, and
     the proposals used. Fewer than ``n`` when ``max_attempts`` (default 5000 n) ran out."""
     opts = opts or SamplingOptions()
-    unknown = [f for f in ensemble.free if f not in model.names]
-    if unknown:
-        raise ValueError(f"{model.sg.symbol} has no DoF {unknown}; its DoF are {model.names}")
+    check_free(model, ensemble)
     base = np.asarray(base, dtype=float)
     free = np.isin(model.names, ensemble.free)
     wide = np.isin([dof_kind(n) for n in model.names], ensemble.full_kinds)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .ensembles import Ensemble, sample
+from .ensembles import Ensemble, check_free, sample
 from .minimise import MinimiseOptions, centroid_fingerprint, deduplicate, dense_packing
 from .minimise import minimise as minimise_structure
 from .model import CrystalModel
@@ -180,6 +180,7 @@ def write_ensemble(molecule_xyz, spacegroup, ensemble: Ensemble, n: int, out_dir
 
     mol = read_xyz(molecule_xyz, name=name)
     model = CrystalModel(mol, spacegroup)
+    check_free(model, ensemble)  # before the packing's minimisations
     base = dense_packing(model, seed)
     thetas, proposals = sample(model, ensemble, base, n, seed=seed)
     if len(thetas) < n:
