@@ -198,7 +198,7 @@ def write_ensemble(molecule_xyz, spacegroup, ensemble: Ensemble, n: int, out_dir
     except ValueError:  # no exp-6 parameters for an element of the molecule
         energies = None
     truth = {"d": ensemble.dimension, "free": list(ensemble.free), "sampling": ensemble.sampling,
-             "sequence": ensemble.sequence, "ensemble": asdict(ensemble), "molecule": mol.name,
+             "ensemble": asdict(ensemble), "molecule": mol.name,
              "spacegroup": model.sg.symbol, "dof": model.n_dof, "n": n, "proposals": int(proposals),
              "seed": seed, "energies": energies is not None, "base": dof_row(model, base)}
     (out / "truth.json").write_text(json.dumps(truth, indent=1))
