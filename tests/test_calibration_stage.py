@@ -78,6 +78,31 @@ def test_ladder_covers_every_dimension_once_per_pattern():
     assert ladder == LadderDesign(patterns=2, schemes=("full", "local")).ensembles(names)  # seeded
 
 
+def test_ladder_draws_pseudo_random_numbers_by_default():
+    """A landscape's search draws pseudo-random numbers; the ladder does too unless told otherwise."""
+    names = ["a", "b", "c", "beta", "rot_x", "rot_y", "rot_z", "x", "y", "z"]
+    assert {e.sequence for e in LadderDesign(patterns=1).ensembles(names)} == {"random"}
+    assert {e.sequence for e in CalibrationConfig(sequence="sobol").design().ensembles(names)} == {"sobol"}
+
+
+def test_quasi_random_points_read_higher_than_random_ones():
+    """Why the references are pseudo-random: the same 7-cube sampled from a Sobol sequence is
+    more evenly spread than a random sample, and the nearest-neighbour estimators read it
+    higher, so Sobol references would calibrate a landscape too low."""
+    from scipy.stats import qmc
+
+    from latentcsp.analysis.intrinsic import estimate
+
+    def raw(X):
+        found = estimate(X, ["TwoNN", "MLE", "GRIDE"], n_boot=0, standardize=False, pointwise=False)
+        return {k: v["dimension"] for k, v in found["estimators"].items()}
+
+    for seed in (0, 1):
+        sobol = raw(qmc.Sobol(7, seed=seed).random(1024))
+        random = raw(np.random.default_rng(seed).random((1024, 7)))
+        assert all(sobol[k] > random[k] + 0.2 for k in sobol), (sobol, random)
+
+
 def test_mixed_schemes_only_where_the_subset_has_both_sides():
     """A mixed scheme samples rotations + positions (or the lattice) over the full range and
     the rest locally; a subset with DoF of only one side would repeat full or local, so it

@@ -46,6 +46,7 @@ class CalibrationConfig:
     max_width: float = 2.0
     bandwidth: float = 0.1
     seed: int = 0
+    sequence: str = "random"
 
     @classmethod
     def from_config(cls, cfg: dict) -> "CalibrationConfig":
@@ -53,7 +54,7 @@ class CalibrationConfig:
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k in known})
 
     def design(self) -> LadderDesign:
-        return LadderDesign(self.patterns, tuple(self.schemes), self.seed)
+        return LadderDesign(self.patterns, tuple(self.schemes), self.seed, self.sequence)
 
 
 @dataclass
