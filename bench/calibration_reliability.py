@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("references", nargs="+", help="references.csv of calibrate jobs")
     ap.add_argument("--max-width", type=float, nargs="+", default=[2.0])
     ap.add_argument("--coverage", type=float, default=0.9)
-    ap.add_argument("--bandwidth", type=float, default=0.05)
+    ap.add_argument("--bandwidth", type=float, default=0.1)
     args = ap.parse_args()
     for path in args.references:
         refs = pd.read_csv(path, dtype={"window": str, "group": str})
