@@ -2,7 +2,7 @@
 """How often a "resolved" calibrated dimension is wrong, measured on the reference ladders.
 
     .venv/bin/python bench/calibration_reliability.py results/roy/calibration/smooth/references.csv
-    .venv/bin/python bench/calibration_reliability.py refs.csv --max-width 2 3 --coverage 0.9
+    .venv/bin/python bench/calibration_reliability.py refs.csv --max-width 2 3 --coverage 0.95
 
 Each DoF subset (pattern) of a group's references is held out in turn and calibrated as if
 it were a landscape of unknown dimension, with the curves and the interval rule of
@@ -45,7 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("references", nargs="+", help="references.csv of calibrate jobs")
     ap.add_argument("--max-width", type=float, nargs="+", default=[2.0])
-    ap.add_argument("--coverage", type=float, default=0.9)
+    ap.add_argument("--coverage", type=float, default=0.95)
     ap.add_argument("--bandwidth", type=float, default=0.1)
     args = ap.parse_args()
     for path in args.references:

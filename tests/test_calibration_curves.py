@@ -70,13 +70,28 @@ def test_interval_stays_within_the_possible_dimensions():
     assert capped.resolved and 10 - capped.low <= 3  # a dimension above the DoF is not possible
 
 
-def test_combined_is_the_mean_of_the_estimators():
-    law = {"A": lambda d: 1.2 * d, "B": lambda d: 0.6 * d + 3}
-    cal = Calibration(_references(law, names=("A", "B"), noise=0.05, seed=3), ["A", "B"])
-    raw = {"A": law["A"](7.0), "B": law["B"](5.0)}  # the two disagree by two dimensions
-    a, b = (cal.calibrate(raw, {}, None, name).value for name in ("A", "B"))
-    assert a == pytest.approx(7.0, abs=0.2) and b == pytest.approx(5.0, abs=0.2)
-    assert cal.calibrate(raw, {}, None, COMBINED).value == pytest.approx((a + b) / 2, abs=1e-9)
+def test_combined_reads_the_estimators_together():
+    """Two sampling geometries that no single estimator tells apart: B reads both alike, and
+    A's two laws cross the same raw values at different d. Together (A/B) they are told
+    apart, so the combined value recovers d where each estimator's curve cannot."""
+    wide = _references({"A": lambda d: 1.5 * d, "B": lambda d: d}, names=("A", "B"), noise=0.05, seed=3)
+    local = _references({"A": lambda d: 0.8 * d, "B": lambda d: d}, names=("A", "B"), noise=0.05, seed=4)
+    local["pattern"] = "local-" + local.pattern
+    cal = Calibration(pd.concat([wide, local]), ["A", "B"])
+    for a_slope in (1.5, 0.8):
+        raw = {"A": a_slope * 6, "B": 6.0}
+        assert abs(cal.calibrate(raw, {}, None, "A").value - 6.0) > 1.0  # the mixed curve misleads
+        got = cal.calibrate(raw, {}, None, COMBINED)
+        assert got.value == 6.0 and got.resolved and got.low <= 6.0 <= got.high
+    assert np.nanmean(np.abs(cal.held_out_errors()[COMBINED])) < 0.3
+    assert np.nanmean(np.abs(cal.held_out_errors().A)) > 1.0
+
+
+def test_combined_is_unresolved_where_no_estimator_is_in_range():
+    cal = Calibration(_references({"A": lambda d: d, "B": lambda d: d}, names=("A", "B")), ["A", "B"])
+    got = cal.calibrate({"A": 25.0, "B": 30.0}, {}, None, COMBINED)
+    assert got.value is None and not got.resolved and "calibrated range" in got.reason
+    assert cal.calibrate({"A": 25.0, "B": 7.0}, {}, None, COMBINED).value is not None  # B still reads
 
 
 def test_references_with_the_groups_trend_decide():

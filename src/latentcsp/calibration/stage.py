@@ -42,7 +42,7 @@ class CalibrationConfig:
 
     patterns: int = 3
     schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
-    coverage: float = 0.9
+    coverage: float = 0.95
     max_width: float = 2.0
     bandwidth: float = 0.1
     seed: int = 0
