@@ -283,6 +283,6 @@ class Calibration:
         low, high = max(value - half, 1.0), min(value + half, self.ceiling)
         if high - low > self.max_width:
             return Calibrated(value, low, high, False,
-                              f"interval {low:.1f}-{high:.1f} wider than {self.max_width:g}: the references "
-                              f"at this size disagree too much or the curve is too flat")
+                              f"interval {low:.1f}-{high:.1f} wider than {self.max_width:g}: at this size, "
+                              f"references of other dimensions read like this group")
         return Calibrated(value, low, high, True, None)
