@@ -357,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="calibrated dimensions of a landscape's analysed groups (one descriptor set)",
                        description="References of known dimension made by the generator with the landscape's "
                                    "molecule, in each analysed space group, at each group's size, through the "
-                                   "same descriptors and estimators; their curves turn raw estimates into "
-                                   "calibrated dimensions (dimensions.csv).")
+                                   "same descriptors and estimators; the references that read like a group give its "
+                                   "calibrated dimension (dimensions.csv).")
     p.add_argument("--landscape", required=True, help="landscape name")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
     p.add_argument("--references", required=True, type=Path, help="references.h5 of the landscape")
