@@ -70,6 +70,10 @@ def test_calibration_figures_draw_from_the_tables():
     assert any(len(line.get_xdata()) == 2 and np.allclose(line.get_xdata(), [2.3, 2.3]) for line in ax.lines)  # calibrated
     held = pd.DataFrame({"d": [3, 5, 7], "combined": [0.1, -0.4, 1.6]})
     assert "67% of 3 held-out references within +-1" in calibration_validation(held, "s").axes[0].get_title()
+    stacked = pd.DataFrame({"d": [4, 4, 4, 6], "combined": [0.0, 0.0, 0.0, 1.0]})  # three references on one spot
+    discs = calibration_validation(stacked, "s").axes[0].collections[0]
+    by_place = {tuple(xy): size for xy, size in zip(discs.get_offsets(), discs.get_sizes())}
+    assert set(by_place) == {(4.0, 4.0), (6.0, 7.0)} and by_place[(4.0, 4.0)] == 3 * by_place[(6.0, 7.0)]
 
 
 def test_table3_leads_with_the_calibrated_dimension(files):

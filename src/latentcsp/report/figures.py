@@ -195,13 +195,15 @@ def calibration_curves(curves: pd.DataFrame, dims: pd.DataFrame, title: str):
 
 def calibration_validation(held_out: pd.DataFrame, title: str):
     """Calibrated (combined, each DoF subset left out) against true dimension for every
-    reference ensemble, with the +-1 band: how well the calibration recovers known dimensions."""
+    reference ensemble, with the +-1 band: how well the calibration recovers known dimensions.
+    One disc per (true, calibrated) pair, its area the number of references there (the
+    combined value is a whole number, so single points would hide one another)."""
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ok = held_out.dropna(subset=["combined"])
-    rng = np.random.default_rng(0)
     d = ok.d.to_numpy(dtype=float)
     est = d + ok.combined.to_numpy(dtype=float)
-    ax.scatter(d + rng.uniform(-0.15, 0.15, len(d)), est, s=8, alpha=0.5)
+    pairs = pd.DataFrame({"d": d, "est": est.round(1)}).value_counts().reset_index(name="count")
+    ax.scatter(pairs.d, pairs.est, s=200 * pairs["count"] / pairs["count"].max(), alpha=0.6)
     top = max(d.max(), est.max()) + 1 if len(d) else 2
     ax.plot([0, top], [0, top], color="black", lw=1)
     ax.fill_between([0, top], [-1, top - 1], [1, top + 1], color="black", alpha=0.08)
