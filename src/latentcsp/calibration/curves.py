@@ -203,12 +203,12 @@ class Calibration:
         fitted = {e: Curve.fit(e, rows.d.to_numpy(), rows[e].to_numpy(dtype=float), w) for e in self.estimators}
         return {e: c for e, c in fitted.items() if c is not None}
 
-    def point(self, raw: dict[str, float | None], trend: float | None, name: str,
-              without: str | None = None) -> tuple[float | None, str | None]:
+    def point(self, raw: dict[str, float | None], trend: float | None, name: str, without: str | None = None,
+              curves: dict[str, Curve] | None = None) -> tuple[float | None, str | None]:
         """Calibrated value of estimator ``name`` or the combined one for a group with raw
         estimates ``raw`` and multiscale trend ``trend``, from the references not of pattern
-        ``without``; None and why not."""
-        curves = self.curves(trend, without)
+        ``without`` (``curves``: theirs, when already fitted); None and why not."""
+        curves = self.curves(trend, without) if curves is None else curves
         if name == COMBINED:
             if all(c.invert(raw.get(e))[0] is None for e, c in curves.items()):
                 return None, "no estimator's raw value lies within its calibrated range"
@@ -235,11 +235,11 @@ class Calibration:
             for _, r in self.refs.iterrows():
                 raw = {e: r[e] for e in self.estimators}
                 curves = self.curves(r.get("trend"), without=r.pattern)
-                values = {e: curves[e].invert(raw[e])[0] if e in curves else None for e in self.estimators}
-                values[COMBINED] = self.nearest(raw, r.get("trend"), without=r.pattern)[0] \
-                    if any(v is not None for v in values.values()) else None
-                rows.append({"d": r.d, "pattern": r.pattern,
-                             **{name: np.nan if v is None else v - r.d for name, v in values.items()}})
+                row = {"d": r.d, "pattern": r.pattern}
+                for name in [*self.estimators, COMBINED]:
+                    v = self.point(raw, r.get("trend"), name, r.pattern, curves)[0]
+                    row[name] = np.nan if v is None else v - r.d
+                rows.append(row)
             self._errors = pd.DataFrame(rows, columns=["d", "pattern", *self.estimators, COMBINED])
         return self._errors
 
@@ -267,13 +267,15 @@ class Calibration:
                   name: str) -> Calibrated:
         """The calibrated dimension of estimator ``name`` (or ``combined``) for a group with raw
         estimates ``raw``, resampling intervals ``intervals`` and multiscale trend ``trend``."""
-        value, reason = self.point(raw, trend, name)
+        curves = self.curves(trend)
+        value, reason = self.point(raw, trend, name, curves=curves)
         if value is None:
             return Calibrated(None, None, None, False, reason)
         ends = []
         for side in (0, 1):
             shifted = {e: (intervals.get(e) or (None, None))[side] for e in raw}
-            v = self.point({**raw, **{e: x for e, x in shifted.items() if x is not None}}, trend, name)[0]
+            v = self.point({**raw, **{e: x for e, x in shifted.items() if x is not None}}, trend, name,
+                           curves=curves)[0]
             if v is not None:
                 ends.append(abs(v - value))
         scale = self.error_scale(name, value, raw, trend)
