@@ -109,10 +109,28 @@ def test_molecules_without_parameters_are_refused_clearly():
     bromomethane = Molecule("CH3Br", ["C", "Br", "H", "H", "H"], principal_frame(xyz))
     with pytest.raises(ValueError, match=r"no exp-6 parameters for element\(s\) \['Br'\]"):
         CrystalModel(bromomethane, "P21/c").exp6  # crystals build; the first energy needs the types
-    xyz[1, 0], thiol_h = 1.82, [[1.96, 1.33, 0.0]]  # C-S 1.82 Å, S-H 1.34 Å
-    methanethiol = Molecule("CH3SH", ["C", "S", "H", "H", "H", "H"], principal_frame(np.vstack([xyz, thiol_h])))
-    with pytest.raises(ValueError, match=r"no W99/DREIDING atom type for: H5 bonded to \['S'\]"):
-        CrystalModel(methanethiol, "P21/c").exp6
+    with pytest.raises(ValueError, match=r"no W99/DREIDING atom type for: H0 bonded to \['F'\]"):
+        atom_types(["H", "F"], np.array([[0.0, 0.0, 0.0], [0.92, 0.0, 0.0]]))
+
+
+def methanethiol() -> tuple[Molecule, list[str]]:
+    """CH3SH (C-S 1.82 Å, S-H 1.34 Å) and the types it should get: the thiol H is DREIDING's H_."""
+    xyz = np.array([[0.0, 0.0, 0.0], [1.82, 0.0, 0.0], [-0.36, 1.03, 0.0], [-0.36, -0.51, 0.89],
+                    [-0.36, -0.51, -0.89], [1.96, 1.33, 0.0]])
+    return Molecule("CH3SH", ["C", "S", "H", "H", "H", "H"], principal_frame(xyz)), \
+        ["C_W4", "S_3", "H_W1", "H_W1", "H_W1", "H_"]
+
+
+@pytest.mark.parametrize("sg", ["P21/c", "P-1"])
+def test_a_thiol_is_typed_and_its_lattice_energy_matches_a_slow_reference(sg):
+    mol, types = methanethiol()
+    assert atom_types(mol.symbols, mol.ref) == types
+    model = CrystalModel(mol, sg, cutoff=9.0, switch_width=1.5)
+    theta = sample_trials(model, 1, 3, SamplingOptions())[0][0]
+    nimg = int(np.max(model._nmax(model.build(theta)["cell"], model.cutoff + 2 * model.rmol))) + 1
+    e = model.energy(theta)
+    assert e < 0
+    assert e == pytest.approx(lattice_energy(model, theta, types, nimg), rel=1e-9, abs=1e-9)
 
 
 @pytest.mark.shared

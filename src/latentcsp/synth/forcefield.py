@@ -34,12 +34,13 @@ Like-type parameters (A kJ/mol, B 1/Å, C kJ/mol Å^6):
   O_W2  O bonded to two atoms (hydroxyl, ether)     284623    3.96   1285.87
   ====  ==========================================  ========  =====  =======
 
-* F, Cl, S: W99 has none. DREIDING's exp-6 types ``F_``, ``Cl`` and ``S_3`` (one type per element):
+* F, Cl, S and H on S (a thiol H): W99 has none. DREIDING's exp-6 types ``F_``, ``Cl``,
+  ``S_3`` (one type per element) and ``H_``:
   S. L. Mayo, B. D. Olafson, W. A. Goddard III, J. Phys. Chem. 94, 8897 (1990), Table II
   (R0 Å, D0 kcal/mol, zeta: F 3.4720, 0.0725, 14.444; Cl 3.9503, 0.2833, 13.861;
-  S 4.03, 0.344, 12.0), converted by A = 6 D0 e^zeta / (zeta - 6), B = zeta / R0,
-  C = zeta D0 R0^6 / (zeta - 6) (F: 404094, 4.160, 908.97; Cl: 946820, 3.509, 7942.1;
-  S: 234252, 2.978, 12331.3).
+  S 4.03, 0.344, 12.0; H 3.195, 0.0152, 12.382), converted by A = 6 D0 e^zeta / (zeta - 6),
+  B = zeta / R0, C = zeta D0 R0^6 / (zeta - 6) (F: 404094, 4.160, 908.97; Cl: 946820, 3.509,
+  7942.1; S: 234252, 2.978, 12331.3; H: 14258, 3.875, 131.25).
 
 Unlike pairs use Williams' combining rules (as W99 does): A_ij = sqrt(A_i A_j),
 B_ij = (B_i + B_j) / 2, C_ij = sqrt(C_i C_j).
@@ -49,7 +50,7 @@ force field: there are no electrostatics (W99 was fitted together with atomic ch
 without them its small polar-H repulsion neither favours nor forbids hydrogen bonds), W99
 puts the H force centre 0.1 Å toward its bonded atom while the generator uses the H
 nucleus of the molecule file, W99's N types were fitted to azahydrocarbons (C, H, N only:
-no nitro group), and F, Cl, S come from a different parametrisation. Lattice energies are comparable within a
+no nitro group), and F, Cl, S and the thiol H come from a different parametrisation. Lattice energies are comparable within a
 landscape, not with experiment. (Before this table the generator used C 369743, 3.60,
 2439.8 and H 11971, 3.74, 136.4, labelled W99; they are the C and H of the older FIT set,
 not W99.)
@@ -96,6 +97,7 @@ PARAMETERS: dict[str, tuple[tuple[float, float, float], str]] = {
     "F_": (dreiding_exp6(3.4720, 0.0725, 14.444), _DREIDING),
     "Cl": (dreiding_exp6(3.9503, 0.2833, 13.861), _DREIDING),
     "S_3": (dreiding_exp6(4.03, 0.344, 12.0), _DREIDING),
+    "H_": (dreiding_exp6(3.195, 0.0152, 12.382), _DREIDING),
 }
 ELEMENTS = ("C", "H", "N", "O", "F", "Cl", "S")
 
@@ -113,7 +115,7 @@ def _type_of(k: int, symbols: list[str], neighbours: list[list[int]]) -> str | N
             carboxyl = any(symbols[c] == "C" and any(symbols[o] == "O" and len(neighbours[o]) == 1
                                                      for o in neighbours[c]) for c in neighbours[x])
             return "H_W3" if carboxyl else "H_W2"
-        return {"C": "H_W1", "N": "H_W4"}.get(symbols[x])
+        return {"C": "H_W1", "N": "H_W4", "S": "H_"}.get(symbols[x])
     if s == "N":
         if len(nb) == 1:
             return "N_W1"
@@ -128,7 +130,7 @@ def atom_types(symbols: list[str], positions: np.ndarray) -> list[str]:
     """The force-field type of every atom of one whole molecule (see the module docstring).
 
     symbols (n,), positions (n, 3) Å. Raises ValueError naming the atoms when an element
-    has no parameters or an atom's bonding fits no type (a C with 5 neighbours, an H on S).
+    has no parameters or an atom's bonding fits no type (a C with 5 neighbours, an H on F).
     """
     missing = sorted({s for s in symbols if s not in ELEMENTS})
     if missing:
