@@ -64,7 +64,7 @@ class LadderDesign:
     docstring). ``seed`` fixes every random choice.
     """
 
-    patterns: int = 3
+    patterns: int = 6
     schemes: tuple[str, ...] = ("full", "local", "local-small", "local-anisotropic")
     seed: int = 0
     sequence: str = "random"

@@ -40,7 +40,7 @@ from .references import LadderDesign, as_structures, generate, reference_molecul
 class CalibrationConfig:
     """The ``calibration:`` config section (documented in config/README.md)."""
 
-    patterns: int = 3
+    patterns: int = 6
     schemes: tuple = ("full", "local", "local-small", "local-anisotropic")
     coverage: float = 0.95
     max_width: float = 2.0
