@@ -26,6 +26,7 @@ rule calibrate:
     input:
         structures=ancient("results/{landscape}/structures.h5"),
         references="results/{landscape}/calibration/references.h5",
+        groups="results/{landscape}/groups.csv",
         pca=lambda wc: PLAN.analyses(wc.landscape, wc.dset),
     output:
         dimensions="results/{landscape}/calibration/{dset}/dimensions.csv",
@@ -44,6 +45,6 @@ rule calibrate:
         "logs/{landscape}/calibration/{dset}.log",
     shell:
         "latentcsp calibrate --landscape {wildcards.landscape} --structures {input.structures} "
-        "--references {input.references} --analyses {params.analyses} --set-name {wildcards.dset} "
+        "--references {input.references} --groups {input.groups} --analyses {params.analyses} --set-name {wildcards.dset} "
         "--set {params.dset} --analysis {params.analysis} --calibration {params.calibration} "
         "--outdir results/{wildcards.landscape}/calibration/{wildcards.dset} 2> {log}"

@@ -33,7 +33,7 @@ from ..descriptors.stage import DescriptorSet, describe, reference_orbits
 from ..store import StructureSet, read_references, read_structure_ids, read_structures, write_csv, write_references
 from ..synth.ensembles import Ensemble
 from ..synth.model import CrystalModel
-from . import curves
+from . import curves, rigid
 from .references import LadderDesign, as_structures, generate, reference_molecule, spacegroup_sizes
 
 @dataclass
@@ -168,11 +168,34 @@ def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: i
     return row
 
 
+def rigid_counts(structures_h5, groups_csv, members: list[Group], references: dict, molecule, log=print) -> dict:
+    """{(window, group): rigid-body count columns} of one space group's groups
+    (:mod:`.rigid`), with how many of its checked references the count got exactly."""
+    groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
+    ids = {(g.window, g.group): groups.id[(groups.window == g.window) & (groups.group == g.group)].tolist()
+           for g in members}
+    union = list(dict.fromkeys(i for v in ids.values() for i in v))
+    structures = read_structures(structures_h5, union)
+    where = {k: n for n, k in enumerate(structures.ids)}
+    out = {key: rigid.rigid_body_count(structures, [where[i] for i in v], molecule).to_dict()
+           for key, v in ids.items()}
+    if any(v["rigid_count"] is not None for v in out.values()):
+        model = CrystalModel(molecule, references["spacegroup"])
+        exact, checked = rigid.check_on_references(model, references, reference_orbits(structures),
+                                                   max(len(v) for v in ids.values()))
+        log(f"  rigid-body count exact on {exact} of {checked} checked references")
+        for v in out.values():
+            v.update(rigid_exact=exact, rigid_checked=checked)
+    return out
+
+
 def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path], dset: DescriptorSet,
-        acfg: AnalysisConfig, ccfg: CalibrationConfig, outdir, log=None) -> str:
+        acfg: AnalysisConfig, ccfg: CalibrationConfig, outdir, log=None, groups_csv=None) -> str:
     """The calibration stage of one landscape and descriptor set, from the reference
     ensembles generated for the landscape (``references_h5``, :func:`generate_references`);
-    returns a one-line summary. Every table written starts with the columns landscape and set."""
+    returns a one-line summary. Every table written starts with the columns landscape and set.
+    With ``groups_csv`` (the landscape's groups), each group's rigid-body count
+    (:mod:`.rigid`) is reported beside the calibration and replaces it where it is checked."""
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     structures = read_structures(structures_h5, read_structure_ids(structures_h5)[:1])  # the reference molecule's
     generated = {item["spacegroup"]: item for item in read_references(references_h5)}
@@ -197,9 +220,14 @@ def run(landscape: str, structures_h5, references_h5, analyses: list[str | Path]
             continue
         mine = calibrate_spacegroup(structures, generated[number], members, dset, acfg, ccfg.seed, log)
         refs.append(mine)
+        counts = (rigid_counts(structures_h5, groups_csv, members, generated[number], reference_molecule(structures),
+                               log) if groups_csv else {})
         for g in members:
             row, c, e = summarise(g, mine[(mine.window == g.window) & (mine.group == g.group)], estimators, ccfg,
                                   torsions)
+            if (g.window, g.group) in counts:
+                row.update(counts[g.window, g.group])
+                row.update(rigid.combine(row, counts[g.window, g.group]))
             rows.append(row)
             curve_tables.append(c)
             error_tables.append(e)

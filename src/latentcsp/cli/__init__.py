@@ -172,7 +172,8 @@ def cmd_calibrate(args) -> None:
     from ..descriptors.stage import DescriptorSet
 
     line = run(args.landscape, args.structures, args.references, args.analyses, DescriptorSet(args.set_name, **args.set),
-               AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir)
+               AnalysisConfig.from_config(args.analysis), CalibrationConfig.from_config(args.calibration), args.outdir,
+               groups_csv=args.groups)
     print(line, file=sys.stderr)
 
 
@@ -362,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landscape", required=True, help="landscape name")
     p.add_argument("--structures", required=True, type=Path, help="structures.h5 of the landscape")
     p.add_argument("--references", required=True, type=Path, help="references.h5 of the landscape")
+    p.add_argument("--groups", type=Path, help="groups.csv of the landscape: adds each group's rigid-body count")
     p.add_argument("--analyses", required=True, nargs="+", type=Path,
                    help="the analysis folders of the groups (each with pca.json and id.json)")
     p.add_argument("--set-name", required=True, help="descriptor set name")
