@@ -79,6 +79,13 @@ def build(mol: Atoms, group: str, p: dict) -> Atoms:
     return out
 
 
+def rounded(crystal: Atoms, decimals: int) -> Atoms:
+    """The crystal with its cell parameters and fractional coordinates rounded."""
+    cell = cellpar_to_cell(np.round(crystal.cell.cellpar(), decimals))
+    fractions = np.round(crystal.positions @ np.linalg.inv(crystal.cell[:]), decimals)
+    return Atoms(crystal.get_chemical_symbols(), positions=fractions @ cell, cell=cell, pbc=True)
+
+
 def min_contact_ratio(crystal: Atoms, n_mol_atoms: int) -> float:
     """Smallest intermolecular distance over the sum of Bondi radii (periodic images)."""
     radii = np.array([vdw_radii[z] for z in crystal.numbers])
@@ -157,6 +164,9 @@ def main(argv=None) -> None:
     ap.add_argument("--sample", required=True, help="name:law[,name:law...]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tries", type=int, default=20)
+    ap.add_argument("--decimals", type=int, default=None,
+                    help="round cell parameters and fractional coordinates to this many decimals, as a CIF "
+                         "written by hand or by another program would be")
     ap.add_argument("--expand", type=float, default=1.0,
                     help="scale the base packing's lengths by this (room for full-range rotations)")
     args = ap.parse_args(argv)
@@ -182,6 +192,8 @@ def main(argv=None) -> None:
         if ratio < CLASH:
             continue
         name = f"s{len(rows):05d}"
+        if args.decimals is not None:
+            crystal = rounded(crystal, args.decimals)
         write(cif / f"{name}.cif", crystal, format="cif")
         volume = crystal.get_volume() / len(GROUPS[args.group])
         rows.append((name, -1000.0 / volume - 10.0 * min(ratio, 2.0)))  # kJ/mol; any energy will do

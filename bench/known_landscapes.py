@@ -8,7 +8,8 @@ Each ``name=folder`` pairs a landscape of the config (its ``landscapes:`` key) w
 folder ``latentcsp synth-ensemble`` wrote it to (its ``truth.json`` holds the true
 dimension ``d``). For each landscape, the space-group group with the most structures
 (the widest window on a tie) of the descriptor set: the calibrated dimension, its interval,
-whether it is resolved, and whether it lies within +-1 of d. Last line: how many are
+whether it is resolved, what gave it (the descriptor calibration or the rigid-body count,
+with the count and its checks), and whether it lies within +-1 of d. Last line: how many are
 within +-1, resolved, and resolved but off by more than 1.
 """
 
@@ -49,8 +50,13 @@ def main(argv=None) -> None:
             continue
         hit, res = abs(row.calibrated - d) <= 1, str(row.resolved) == "True"
         hits, resolved, wrong = hits + hit, resolved + res, wrong + (res and not hit)
+        by = row.get("calibrated_by", "descriptors")
+        count = row.get("rigid_count")
+        extra = "" if pd.isna(count) else (f"; rigid-body count {count:g} (exact on {row.rigid_exact:g} of "
+                                           f"{row.rigid_checked:g} references)" if not pd.isna(row.get("rigid_checked"))
+                                           else f"; rigid-body count {count:g}")
         print(f"{name:12s} d={d:2d}  {row.group} window {row.window} n={row.n}: {row.calibrated:g} "
-              f"[{row.calibrated_low:.1f}, {row.calibrated_high:.1f}]{' resolved' if res else ''}"
+              f"[{row.calibrated_low:.1f}, {row.calibrated_high:.1f}]{' resolved' if res else ''} by {by}{extra}"
               f"  {'within ±1' if hit else 'MISS'}")
     print(f"{dset}: {hits} of {len(args.landscapes)} within ±1, {resolved} resolved, {wrong} resolved and off by > 1")
 

@@ -108,8 +108,10 @@ def test_rigid_body_count_needs_rigid_copies(anti):
 def test_combine_uses_the_count_only_where_checked_and_within_the_interval():
     calibrated = {"calibrated": 9.0, "calibrated_low": 6.8, "calibrated_high": 11.2, "resolved": False}
     checked = {"rigid_count": 7, "rigid_exact": 12, "rigid_checked": 12}
-    assert combine(calibrated, checked) == {"calibrated": 7.0, "calibrated_low": 7.0, "calibrated_high": 7.0,
-                                            "resolved": True, "reason": None, "calibrated_by": "rigid-body count"}
+    assert combine(calibrated, checked) == {
+        "calibrated": 7.0, "calibrated_low": 7.0, "calibrated_high": 7.0, "resolved": True, "reason": None,
+        "calibrated_by": "rigid-body count", "descriptors_calibrated": 9.0, "descriptors_low": 6.8,
+        "descriptors_high": 11.2, "descriptors_resolved": False, "descriptors_reason": None}
     below = dict(checked, rigid_count=3)  # an upper bound below the interval: the interval was wrong
     assert combine(calibrated, below)["calibrated"] == 3.0
     above = combine(calibrated, dict(checked, rigid_count=12))
@@ -118,3 +120,42 @@ def test_combine_uses_the_count_only_where_checked_and_within_the_interval():
     assert unchecked["calibrated_by"] == "descriptors" and "10 of 12" in unchecked["rigid_reason"]
     assert combine(calibrated, {"rigid_count": None}) == {"calibrated_by": "descriptors"}
     assert combine({"calibrated_high": None}, checked)["calibrated_by"] == "descriptors"
+
+
+# ---------------------------------------------------------------- real landscapes (../shared/data)
+def _ingested(source, folder, **spec):
+    from latentcsp import store
+    from latentcsp.calibration.references import reference_molecule
+    from latentcsp.ingest import LandscapeSpec, ingest, write_landscape
+
+    write_landscape(ingest(LandscapeSpec(name=Path(folder).name, source=str(source), **spec), progress=False), folder)
+    structures = store.read_structures(Path(folder) / "structures.h5")
+    return structures, store.read_manifest(Path(folder) / "manifest.csv"), reference_molecule(structures)
+
+
+@pytest.mark.shared
+def test_rigid_body_count_on_a_relaxed_rigid_landscape(shared_data, tmp_path):
+    """Genarris Target I (C6H6O, rigid, relaxed): every Z' = 1 general-position structure of its
+    largest space group is used, and the count cannot exceed the group's DoF."""
+    folder = shared_data / "genarris3-cases" / "Target_I"
+    structures, manifest, reference = _ingested(folder / "PBE_MBD", tmp_path / "t1",
+                                                energies=str(folder / "Target_I.csv"), energy_column="PBE+MBD(eV)",
+                                                energy_unit="eV", energy_per="cell")
+    group = manifest.spacegroup_number.value_counts().index[0]
+    mine = manifest.index[manifest.spacegroup_number == group]
+    general = mine[(manifest.zprime[mine] == 1) & (manifest.site_symmetry[mine] == "1")]
+    found = rigid_body_count(structures, mine, reference, min_structures=5)
+    assert found.n_used == len(general) >= 5
+    assert 0 <= found.count <= CrystalModel(reference, int(group)).n_dof
+    print(f"\nTarget I, space group {group}: {found.n_used} structures, count {found.count} {found.blocks}")
+    too_few = rigid_body_count(structures, mine, reference, min_structures=len(general) + 1)
+    assert too_few.count is None and f"{len(general)} of {len(mine)} structures" in too_few.reason
+
+
+@pytest.mark.shared
+def test_flexible_roy_has_no_rigid_body_count(shared_data, tmp_path):
+    structures, manifest, reference = _ingested(shared_data / "roy-beran2022" / "beran_roy_structures.xyz.bz2",
+                                                tmp_path / "roy")
+    p21c = manifest.index[manifest.spacegroup_number == 14]
+    found = rigid_body_count(structures, p21c, reference)
+    assert found.count is None and "molecule not rigid" in found.reason

@@ -51,6 +51,20 @@ def test_markdown_prints_numbers_only_where_resolved(files):
     assert "12" not in all_line.split("|")[5]  # no DoF for a group that mixes space groups
 
 
+def test_markdown_shows_the_rigid_body_count_and_whether_it_was_used(tmp_path):
+    used = dict(_row("P-1", "20", 7.0, 7.0, 7.0, True, dof=12), rigid_count=7, rigid_lattice=4, rigid_orientation=2,
+                rigid_position=1, rigid_exact=12, rigid_checked=12, calibrated_by="rigid-body count")
+    above = dict(_row("P21_c", "20", 6.2, 5.0, 7.4, True), rigid_count=10, rigid_lattice=4, rigid_orientation=3,
+                 rigid_position=3, rigid_exact=11, rigid_checked=12, calibrated_by="descriptors")
+    flexible = dict(_row("C2_c", "20", 6.0, 4.0, 8.0, True), rigid_count=None, calibrated_by="descriptors")
+    path = _dimensions(tmp_path / "x", "x", "smooth", [used, above, flexible])
+    text = tables.dimensions_markdown(tables.collect_dimensions([path], ["smooth"]))
+    line = {g: next(li for li in text.splitlines() if f"| {g} " in li) for g in ("P-1", "P21_c", "C2_c")}
+    assert "7.0 [7.0, 7.0]" in line["P-1"] and "7 = 4 + 2 + 1, exact on 12 of 12 references, used" in line["P-1"]
+    assert "6.2 [5.0, 7.4]" in line["P21_c"] and "10 = 4 + 3 + 3, exact on 11 of 12 references, not used" in line["P21_c"]
+    assert line["C2_c"].rstrip(" |").endswith("—")
+
+
 def test_ladder_errors_per_set(tmp_path):
     held = pd.DataFrame({"landscape": "x", "set": "s", "window": "20", "group": "P21_c", "d": [3, 5, 7, 9],
                          "pattern": list("abcd"), "MLE": [0.2, -0.5, 1.5, np.nan], "combined": [0.1, -0.2, 1.2, -2.0]})

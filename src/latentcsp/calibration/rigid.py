@@ -86,45 +86,56 @@ def _pymatgen_cell(p6: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Charts:
-    """Block coordinates of the recovered crystals in every chart (lists of (n, m) arrays, Å)."""
+    """Block coordinates of the recovered crystals in every chart ({chart name: (n, m) array},
+    Å), the structure index of each row, and the reason for each structure left out."""
 
     lattice: dict = field(default_factory=dict)
     orientation: dict = field(default_factory=dict)
     position: dict = field(default_factory=dict)
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    skipped: dict = field(default_factory=dict)
 
 
-def charts(structures, indices, reference) -> tuple[Charts, list[str], int]:
-    """Block coordinates of ``structures[indices]`` (a :class:`~latentcsp.store.StructureSet`)
-    in every chart, for the crystals recoverable as rigid Z' = 1 copies of ``reference``
-    (:func:`~latentcsp.synth.recover.recover`) in the most common space group; also the
-    reasons of the others and that group's number (0 if none)."""
-    masses = atomic_masses[reference.numbers]
-    com = masses @ reference.ref / masses.sum()  # reference.ref is centred on its centroid
-    radius = float(np.sqrt((reference.ref ** 2).sum(axis=1).mean()))
-    found, reasons = [], []
+def _recovered(structures, indices, reference) -> tuple[list, dict]:
+    """[(index, Recovered)] of the rigid Z' = 1 copies of ``reference`` in the most common
+    space group among them, and {index: reason} for the others."""
+    found, skipped = [], {}
     for i in indices:
         part = structures.atoms_of(int(i))
         try:
             rec = recover(structures.cell[i], structures.positions[part], structures.numbers[part],
                           structures.mol_id[part], structures.canonical[part], reference)
         except NotRecoverable as exc:
-            reasons.append(str(exc))
+            skipped[int(i)] = str(exc)
+            continue
+        except (ValueError, np.linalg.LinAlgError) as exc:  # a crystal spglib or the fit cannot handle
+            skipped[int(i)] = f"{type(exc).__name__}: {exc}"
             continue
         if rec.rmsd > MAX_FIT_RMSD:
-            reasons.append(f"molecule not rigid: fit RMSD above {MAX_FIT_RMSD} Å")
+            skipped[int(i)] = f"molecule not rigid: fit RMSD {rec.rmsd:.3f} Å above {MAX_FIT_RMSD} Å"
         else:
             found.append((int(i), rec))
-    if not found:
-        return Charts(), reasons, 0
     numbers = [r.spacegroup.number for _, r in found]
-    number = max(set(numbers), key=numbers.count)
-    reasons += [f"recovered in space group {r.spacegroup.number}, not {number}" for _, r in found
-                if r.spacegroup.number != number]
-    found = [(i, r) for i, r in found if r.spacegroup.number == number]
+    number = max(set(numbers), key=numbers.count) if numbers else 0
+    skipped.update({i: f"recovered in space group {r.spacegroup.number}, not {number}" for i, r in found
+                    if r.spacegroup.number != number})
+    return [(i, r) for i, r in found if r.spacegroup.number == number], skipped
+
+
+def charts(structures, indices, reference) -> Charts:
+    """Block coordinates (module docstring) of the crystals ``structures[indices]`` (a
+    :class:`~latentcsp.store.StructureSet`) that are rigid Z' = 1 copies of ``reference``
+    (:func:`~latentcsp.synth.recover.recover`), in the most common space group among them."""
+    found, skipped = _recovered(structures, indices, reference)
+    if not found:
+        return Charts(skipped=skipped)
     model = CrystalModel(reference, found[0][1].spacegroup)
+    masses = atomic_masses[reference.numbers]
+    com = masses @ reference.ref / masses.sum()  # reference.ref is centred on its centroid
+    radius = float(np.sqrt((reference.ref ** 2).sum(axis=1).mean()))
     is_length = np.array([n in ("a", "b", "c") for n in model.lattice_names])
-    rows = {k: [] for k in ("reduced", "file", "rot_reduced", "rot_ax", "rot_cz", "com_reduced",
-                            "centroid_reduced", "com_file", "centroid_file", "length")}
+    rows = {k: [] for k in ("file", "reduced", "rot_reduced", "rot_ax", "rot_cz", "com_reduced", "centroid_reduced",
+                            "com_file", "centroid_file", "length")}
     for i, rec in found:
         theta = rec.theta
         built = model.build(theta)
@@ -134,51 +145,48 @@ def charts(structures, indices, reference) -> tuple[Charts, list[str], int]:
         phi[list(model.sg.free_axes)] = theta[model.n_lat + 3:]
         file_cell = np.asarray(structures.cell[i], float)
         p6 = cell_to_cellpar(file_cell)
-        p6_named = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), p6))
+        named = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), p6))
         m_mat, m_shift = rec.to_canonical
-        to_file = np.linalg.solve(reduced_cell, np.linalg.inv(m_mat).T @ file_cell)  # builder frame -> file frame
-        rows["reduced"].append(np.where(is_length, 1.0, np.nan) * theta[:model.n_lat])
-        rows["file"].append(np.array([p6_named[n] if f else np.radians(p6_named[n])
-                                      for n, f in zip(model.lattice_names, is_length)]))
+        to_file = np.linalg.solve(reduced_cell, np.linalg.inv(m_mat).T @ file_cell)  # reduced frame -> file frame
+        rows["file"].append([named[n] if f else np.radians(named[n]) for n, f in zip(model.lattice_names, is_length)])
+        rows["reduced"].append(theta[:model.n_lat])
         rows["rot_reduced"].append(rot)
-        for key, std in (("rot_ax", cellpar_to_cell(p6)), ("rot_cz", _pymatgen_cell(p6))):
-            rows[key].append(np.linalg.solve(std, file_cell) @ to_file.T @ rot)
+        for key, standard in (("rot_ax", cellpar_to_cell(p6)), ("rot_cz", _pymatgen_cell(p6))):
+            rows[key].append(np.linalg.solve(standard, file_cell) @ to_file.T @ rot)
         rows["centroid_reduced"].append(phi)
         rows["com_reduced"].append(phi + (rot @ com) @ np.linalg.inv(reduced_cell))
-        back = np.linalg.inv(m_mat)  # canonical fractions -> file fractions
-        for key, point in (("centroid_file", phi), ("com_file", rows["com_reduced"][-1])):
-            rows[key].append((point - m_shift) @ back.T)
+        back = np.linalg.inv(m_mat)  # canonical fractions -> the file's
+        rows["centroid_file"].append((phi - m_shift) @ back.T)
+        rows["com_file"].append((rows["com_reduced"][-1] - m_shift) @ back.T)
         rows["length"].append(built["p6"][:3])
     length = np.mean(rows["length"], axis=0)
-    angle_scale = np.where(is_length, 1.0, length.mean())  # an angle (radians) moves a cell vector's end by ~L
-    out = Charts()
-    for name, values in (("file cell", np.array(rows["file"])),
-                         ("reduced cell", np.array([r.theta[:model.n_lat] for _, r in found]))):
-        out.lattice[name] = values * angle_scale
-        out.lattice[f"{name}, log lengths"] = np.where(is_length, np.log(values), values) * length.mean()
+    out = Charts(indices=np.array([i for i, _ in found]), skipped=skipped)
+    for name in ("file", "reduced"):  # an angle (radians) moves a cell vector's end by ~ the mean length
+        values = np.array(rows[name])
+        out.lattice[f"{name} cell"] = np.where(is_length, values, values * length.mean())
+        out.lattice[f"{name} cell, log lengths"] = np.where(is_length, np.log(values), values) * length.mean()
     out.orientation = {f"frame {k[4:]}": np.array(rows[k]).reshape(len(found), 9) * radius
                        for k in ("rot_reduced", "rot_ax", "rot_cz")}
-    circle = length / (2 * np.pi)
     axes = list(model.sg.free_axes)
+    circle = length / (2 * np.pi)
     keys = ("com_reduced", "centroid_reduced") + (() if model.sg.polar_axes else ("com_file", "centroid_file"))
     for key in keys:  # along a polar axis the origin floats: only the reduced chart fixes it
-        f = np.array(rows[key])[:, axes] if key.endswith("reduced") else np.array(rows[key])
-        c = circle[axes] if key.endswith("reduced") else circle
+        on = axes if key.endswith("reduced") else [0, 1, 2]
+        f = np.array(rows[key])[:, on]
         out.position[key.replace("com", "centre of mass").replace("_", ", ")] = np.column_stack(
-            [np.cos(2 * np.pi * f), np.sin(2 * np.pi * f)]) * np.tile(c, 2)
-    return out, reasons, number
+            [np.cos(2 * np.pi * f), np.sin(2 * np.pi * f)]) * np.tile(circle[on], 2)
+    return out
 
 
 @dataclass
 class RigidBodyCount:
     """The rigid-body count of one set of crystals: the bound, each block's dimension and the
-    chart that gave it, the crystals used, and why the others were not."""
+    chart that gave it, the crystals used, and why the count is missing where it is."""
 
     count: int | None
     blocks: dict
     chart: dict
     n_used: int
-    n_skipped: int
     reason: str | None = None
 
     def to_dict(self) -> dict:
@@ -187,26 +195,33 @@ class RigidBodyCount:
                 "rigid_n": self.n_used, "rigid_reason": self.reason}
 
 
-def rigid_body_count(structures, indices, reference, min_structures: int = 50) -> RigidBodyCount:
-    """The rigid-body count (module docstring) of ``structures[indices]``; ``count`` None with
-    the reason where fewer than ``min_structures`` crystals are rigid Z' = 1 copies of
-    ``reference`` (a flexible molecule, another conformer, Z' > 1)."""
-    found, reasons, number = charts(structures, indices, reference)
-    n_used = len(next(iter(found.lattice.values()))) if found.lattice else 0
-    if n_used < min_structures:
-        common = max(set(reasons), key=reasons.count) if reasons else "no structures"
-        return RigidBodyCount(None, {}, {}, n_used, len(reasons),
-                              f"{n_used} of {len(indices)} structures are rigid Z' = 1 copies of the reference "
-                              f"molecule, {min_structures} needed (most common reason: {common})")
-    max_dims = {"lattice": next(iter(found.lattice.values())).shape[1], "orientation": 3,
-                "position": next(iter(found.position.values())).shape[1] // 2}
+def count(found: Charts, indices, min_structures: int = 50) -> RigidBodyCount:
+    """The rigid-body count of the structures ``indices`` from their block coordinates in
+    ``found`` (:func:`charts` of a superset); None with the reason where fewer than
+    ``min_structures`` of them are rigid Z' = 1 copies of the reference."""
+    rows = np.flatnonzero(np.isin(found.indices, indices))
+    if len(rows) < min_structures:
+        reasons = [found.skipped[i] for i in indices if i in found.skipped]
+        common = max(set(reasons), key=reasons.count) if reasons else "none recovered"
+        return RigidBodyCount(None, {}, {}, len(rows), f"{len(rows)} of {len(indices)} structures are rigid Z' = 1 "
+                                                      f"copies of the reference molecule, {min_structures} needed "
+                                                      f"(most common reason: {common})")
     blocks, chart = {}, {}
     for block in BLOCKS:
-        dims = {name: local_dimension(x, max_dims[block], standardise=block == "lattice")
-                for name, x in getattr(found, block).items()}
+        coordinates = getattr(found, block)
+        max_dim = {"lattice": next(iter(coordinates.values())).shape[1], "orientation": 3,
+                   "position": next(iter(coordinates.values())).shape[1] // 2}[block]
+        dims = {name: local_dimension(x[rows], max_dim, standardise=block == "lattice")
+                for name, x in coordinates.items()}
         chart[block] = min(dims, key=dims.get)
         blocks[block] = dims[chart[block]]
-    return RigidBodyCount(sum(blocks.values()), blocks, chart, n_used, len(reasons))
+    return RigidBodyCount(sum(blocks.values()), blocks, chart, len(rows))
+
+
+def rigid_body_count(structures, indices, reference, min_structures: int = 50) -> RigidBodyCount:
+    """The rigid-body count (module docstring) of ``structures[indices]``."""
+    indices = [int(i) for i in indices]
+    return count(charts(structures, indices, reference), indices, min_structures)
 
 
 #: Reference ensembles per space group the count is checked on.
@@ -215,32 +230,33 @@ CHECKS = 12
 MIN_EXACT = 0.9
 
 
-def check_on_references(model: CrystalModel, references: dict, orbits: np.ndarray, n: int,
-                        checks: int = CHECKS) -> tuple[int, int]:
-    """(exact, checked): the rigid-body count of up to ``checks`` of the space group's reference
-    ensembles (one item of :func:`latentcsp.store.read_references`, spread over the ladder),
-    each at ``n`` crystals, against their known d."""
+def check_on_references(model: CrystalModel, references: dict, orbits: np.ndarray, sizes,
+                        checks: int = CHECKS) -> dict[int, tuple[int, int]]:
+    """{n: (exact, checked)} for each size n in ``sizes``: the rigid-body count of the first n
+    crystals of up to ``checks`` of the space group's reference ensembles (one item of
+    :func:`latentcsp.store.read_references`, spread over the ladder) against their known d."""
     from .references import as_structures
 
+    sizes = sorted({int(n) for n in sizes})
     ensembles = references["ensembles"]
     picked = np.unique(np.linspace(0, len(ensembles) - 1, min(checks, len(ensembles))).round().astype(int))
-    exact = checked = 0
+    tally = {n: [0, 0] for n in sizes}
     for k in picked:
-        thetas = references["thetas"][k][:n]
-        if len(thetas) < n:
-            continue
-        crystals = as_structures(model, thetas, orbits)
-        found = rigid_body_count(crystals, np.arange(len(crystals)), model.molecule)
-        checked += 1
-        exact += found.count == len(ensembles[k]["free"])
-    return exact, checked
+        thetas = references["thetas"][k][:sizes[-1]]
+        found = charts(as_structures(model, thetas, orbits), range(len(thetas)), model.molecule)
+        for n in sizes:
+            if len(thetas) >= n:
+                tally[n][0] += count(found, list(range(n))).count == len(ensembles[k]["free"])
+                tally[n][1] += 1
+    return {n: (exact, checked) for n, (exact, checked) in tally.items()}
 
 
 def combine(calibrated: dict, rigid: dict) -> dict:
     """The reported dimension: the rigid-body count where it was exact on at least
     :data:`MIN_EXACT` of its checked references and does not exceed the descriptor
     calibration's upper bound (it is itself an upper bound, reached when the DoF vary
-    independently); else the descriptor calibration, with the reason the count was not used."""
+    independently; the descriptor calibration is kept in the ``descriptors_*`` columns); else
+    the descriptor calibration, with the reason the count was not used."""
     count, exact, checked = rigid.get("rigid_count"), rigid.get("rigid_exact"), rigid.get("rigid_checked")
     high = calibrated.get("calibrated_high")
     if count is None:
@@ -253,5 +269,8 @@ def combine(calibrated: dict, rigid: dict) -> dict:
                 "rigid_reason": (f"count {count} above the descriptor calibration's interval (..{high:.1f}]: the DoF "
                                  "do not vary independently" if high is not None else
                                  "no descriptor interval to check the count against")}
-    return {"calibrated": float(count), "calibrated_low": float(count), "calibrated_high": float(count),
+    kept = {f"descriptors_{k}": calibrated.get(f"calibrated_{k}") for k in ("low", "high")}
+    return {"descriptors_calibrated": calibrated.get("calibrated"), **kept,
+            "descriptors_resolved": calibrated.get("resolved"), "descriptors_reason": calibrated.get("reason"),
+            "calibrated": float(count), "calibrated_low": float(count), "calibrated_high": float(count),
             "resolved": True, "reason": None, "calibrated_by": "rigid-body count"}

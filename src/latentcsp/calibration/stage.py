@@ -169,23 +169,23 @@ def unresolved_row(group: Group, estimators: list[str], reason: str, torsions: i
 
 
 def rigid_counts(structures_h5, groups_csv, members: list[Group], references: dict, molecule, log=print) -> dict:
-    """{(window, group): rigid-body count columns} of one space group's groups
-    (:mod:`.rigid`), with how many of its checked references the count got exactly."""
+    """{(window, group): rigid-body count columns} of one space group's groups (:mod:`.rigid`),
+    with how many of the references checked at the group's size the count got exactly."""
     groups = pd.read_csv(groups_csv, dtype={"id": str, "window": str, "group": str})
     ids = {(g.window, g.group): groups.id[(groups.window == g.window) & (groups.group == g.group)].tolist()
            for g in members}
-    union = list(dict.fromkeys(i for v in ids.values() for i in v))
-    structures = read_structures(structures_h5, union)
+    structures = read_structures(structures_h5, list(dict.fromkeys(i for v in ids.values() for i in v)))
     where = {k: n for n, k in enumerate(structures.ids)}
-    out = {key: rigid.rigid_body_count(structures, [where[i] for i in v], molecule).to_dict()
-           for key, v in ids.items()}
-    if any(v["rigid_count"] is not None for v in out.values()):
+    found = rigid.charts(structures, range(len(structures)), molecule)
+    out = {key: rigid.count(found, [where[i] for i in v]).to_dict() for key, v in ids.items()}
+    sizes = {key: v["rigid_n"] for key, v in out.items() if v["rigid_count"] is not None}
+    if sizes:
         model = CrystalModel(molecule, references["spacegroup"])
-        exact, checked = rigid.check_on_references(model, references, reference_orbits(structures),
-                                                   max(len(v) for v in ids.values()))
-        log(f"  rigid-body count exact on {exact} of {checked} checked references")
-        for v in out.values():
-            v.update(rigid_exact=exact, rigid_checked=checked)
+        checks = rigid.check_on_references(model, references, reference_orbits(structures), set(sizes.values()))
+        for key, n in sizes.items():
+            out[key].update(rigid_exact=checks[n][0], rigid_checked=checks[n][1])
+        log(f"  rigid-body count exact on " + ", ".join(f"{e} of {c} references at n = {n}"
+                                                        for n, (e, c) in sorted(checks.items())))
     return out
 
 

@@ -302,6 +302,19 @@ def _dimension_cell(row) -> str:
     return f"unresolved: {row.reason}"
 
 
+def _rigid_cell(row) -> str:
+    """'7 = 4 + 2 + 1, exact on 12 of 12 references, used' (lattice + orientation + position)
+    or '—' where there is no count (a flexible molecule, too few structures)."""
+    count = getattr(row, "rigid_count", None)
+    if count is None or pd.isna(count):
+        return "—"
+    blocks = " + ".join(f"{int(getattr(row, f'rigid_{b}'))}" for b in ("lattice", "orientation", "position"))
+    checked = getattr(row, "rigid_checked", None)
+    checks = "" if checked is None or pd.isna(checked) else f", exact on {int(row.rigid_exact)} of {int(checked)} references"
+    used = "used" if getattr(row, "calibrated_by", "") == "rigid-body count" else "not used"
+    return f"{int(count)} = {blocks}{checks}, {used}"
+
+
 def _dof_cell(row) -> str:
     """The rigid-molecule DoF; a lower bound (with the torsions) for a flexible molecule;
     blank for a group that mixes space groups."""
@@ -318,6 +331,8 @@ def dimensions_markdown(dims: pd.DataFrame) -> str:
         show = pd.DataFrame({"landscape": sub.landscape, "window": sub.window, "group": sub.group, "n": sub.n,
                              "DoF (rigid)": [_dof_cell(r) for r in sub.itertuples()],
                              "calibrated dimension [interval]": [_dimension_cell(r) for r in sub.itertuples()]})
+        if "rigid_count" in sub:
+            show["rigid-body count"] = [_rigid_cell(r) for r in sub.itertuples()]
         head = "main set" if k == 0 else "set"
         out.append(f"### {head} `{dset}`\n\n" + show.to_markdown(index=False))
     return "\n\n".join(out)
