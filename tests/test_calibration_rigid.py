@@ -115,7 +115,7 @@ def test_combine_uses_the_count_only_where_checked_and_within_the_interval():
     below = dict(checked, rigid_count=3)  # an upper bound below the interval: the interval was wrong
     assert combine(calibrated, below)["calibrated"] == 3.0
     above = combine(calibrated, dict(checked, rigid_count=12))
-    assert above["calibrated_by"] == "descriptors" and "do not vary independently" in above["rigid_reason"]
+    assert above["calibrated_by"] == "descriptors" and "may vary together" in above["rigid_reason"]
     unchecked = combine(calibrated, dict(checked, rigid_exact=10))
     assert unchecked["calibrated_by"] == "descriptors" and "10 of 12" in unchecked["rigid_reason"]
     assert combine(calibrated, {"rigid_count": None}) == {"calibrated_by": "descriptors"}

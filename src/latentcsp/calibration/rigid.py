@@ -266,8 +266,8 @@ def combine(calibrated: dict, rigid: dict) -> dict:
                 "rigid_reason": f"count exact on {exact} of {checked} checked references"}
     if high is None or count > high:
         return {"calibrated_by": "descriptors",
-                "rigid_reason": (f"count {count} above the descriptor calibration's interval (..{high:.1f}]: the DoF "
-                                 "do not vary independently" if high is not None else
+                "rigid_reason": (f"count {count} above the descriptor calibration's interval (..{high:.1f}]: the DoF may "
+                                 "vary together" if high is not None else
                                  "no descriptor interval to check the count against")}
     kept = {f"descriptors_{k}": calibrated.get(f"calibrated_{k}") for k in ("low", "high")}
     return {"descriptors_calibrated": calibrated.get("calibrated"), **kept,
