@@ -264,11 +264,11 @@ def combine(calibrated: dict, rigid: dict) -> dict:
     if not checked or exact < MIN_EXACT * checked:
         return {"calibrated_by": "descriptors",
                 "rigid_reason": f"count exact on {exact} of {checked} checked references"}
-    if high is None or count > high:
+    if high is None:
+        return {"calibrated_by": "descriptors", "rigid_reason": "no descriptor interval to check the count against"}
+    if count > high:
         return {"calibrated_by": "descriptors",
-                "rigid_reason": (f"count {count} above the descriptor calibration's interval (..{high:.1f}]: the DoF may "
-                                 "vary together" if high is not None else
-                                 "no descriptor interval to check the count against")}
+                "rigid_reason": f"count {count} above the descriptor interval (..{high:.1f}]: the DoF may vary together"}
     kept = {f"descriptors_{k}": calibrated.get(f"calibrated_{k}") for k in ("low", "high")}
     return {"descriptors_calibrated": calibrated.get("calibrated"), **kept,
             "descriptors_resolved": calibrated.get("resolved"), "descriptors_reason": calibrated.get("reason"),

@@ -310,7 +310,8 @@ def _rigid_cell(row) -> str:
         return "—"
     blocks = " + ".join(f"{int(getattr(row, f'rigid_{b}'))}" for b in ("lattice", "orientation", "position"))
     checked = getattr(row, "rigid_checked", None)
-    checks = "" if checked is None or pd.isna(checked) else f", exact on {int(row.rigid_exact)} of {int(checked)} references"
+    checks = ("" if checked is None or pd.isna(checked)
+              else f", exact on {int(row.rigid_exact)} of {int(checked)} references")
     used = "used" if getattr(row, "calibrated_by", "") == "rigid-body count" else "not used"
     return f"{int(count)} = {blocks}{checks}, {used}"
 
