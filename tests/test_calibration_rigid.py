@@ -159,3 +159,18 @@ def test_flexible_roy_has_no_rigid_body_count(shared_data, tmp_path):
     p21c = manifest.index[manifest.spacegroup_number == 14]
     found = rigid_body_count(structures, p21c, reference)
     assert found.count is None and "molecule not rigid" in found.reason
+
+
+def test_reason_is_the_same_in_every_process():
+    """Where skips tie, the reason names the first one met, whatever the hash seed: the SLURM
+    and local runs must write identical tables."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from latentcsp.calibration.rigid import Charts, count;"
+            "print(count(Charts(skipped={i: f'reason {c}' for i, c in enumerate('fbdaec')}), list(range(6))).reason)")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in "1234"}
+    assert runs == {"0 of 6 structures are rigid Z' = 1 copies of the reference molecule, 50 needed "
+                    "(most common reason: reason f)\n"}

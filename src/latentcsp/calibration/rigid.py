@@ -29,6 +29,7 @@ at each point, the number of principal components of its k nearest neighbours ab
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,11 +113,11 @@ def _recovered(structures, indices, reference) -> tuple[list, dict]:
             skipped[int(i)] = f"{type(exc).__name__}: {exc}"
             continue
         if rec.rmsd > MAX_FIT_RMSD:
-            skipped[int(i)] = f"molecule not rigid: fit RMSD {rec.rmsd:.3f} Å above {MAX_FIT_RMSD} Å"
+            skipped[int(i)] = f"molecule not rigid: fit RMSD above {MAX_FIT_RMSD} Å"
         else:
             found.append((int(i), rec))
     numbers = [r.spacegroup.number for _, r in found]
-    number = max(set(numbers), key=numbers.count) if numbers else 0
+    number = Counter(numbers).most_common(1)[0][0] if numbers else 0  # ties: the first met
     skipped.update({i: f"recovered in space group {r.spacegroup.number}, not {number}" for i, r in found
                     if r.spacegroup.number != number})
     return [(i, r) for i, r in found if r.spacegroup.number == number], skipped
@@ -202,7 +203,7 @@ def count(found: Charts, indices, min_structures: int = 50) -> RigidBodyCount:
     rows = np.flatnonzero(np.isin(found.indices, indices))
     if len(rows) < min_structures:
         reasons = [found.skipped[i] for i in indices if i in found.skipped]
-        common = max(set(reasons), key=reasons.count) if reasons else "none recovered"
+        common = Counter(reasons).most_common(1)[0][0] if reasons else "none recovered"  # ties: the first met
         return RigidBodyCount(None, {}, {}, len(rows), f"{len(rows)} of {len(indices)} structures are rigid Z' = 1 "
                                                       f"copies of the reference molecule, {min_structures} needed "
                                                       f"(most common reason: {common})")
