@@ -40,6 +40,7 @@ from scipy.spatial.transform import Rotation
 
 from ..synth.model import CrystalModel
 from ..synth.recover import MAX_FIT_RMSD, NotRecoverable, recover
+from .references import as_structures
 
 #: Displacements (Å) below which two crystals' block coordinates are the same: above the
 #: rounding of a CIF written to 4 decimals (~5e-4 Å), below any sampled DoF's spread.
@@ -231,20 +232,19 @@ CHECKS = 12
 MIN_EXACT = 0.9
 
 
-def check_on_references(model: CrystalModel, references: dict, orbits: np.ndarray, sizes,
+def check_on_references(model: CrystalModel, references: dict, sizes,
                         checks: int = CHECKS) -> dict[int, tuple[int, int]]:
     """{n: (exact, checked)} for each size n in ``sizes``: the rigid-body count of the first n
     crystals of up to ``checks`` of the space group's reference ensembles (one item of
     :func:`latentcsp.store.read_references`, spread over the ladder) against their known d."""
-    from .references import as_structures
-
     sizes = sorted({int(n) for n in sizes})
     ensembles = references["ensembles"]
     picked = np.unique(np.linspace(0, len(ensembles) - 1, min(checks, len(ensembles))).round().astype(int))
     tally = {n: [0, 0] for n in sizes}
     for k in picked:
         thetas = references["thetas"][k][:sizes[-1]]
-        found = charts(as_structures(model, thetas, orbits), range(len(thetas)), model.molecule)
+        crystals = as_structures(model, thetas, np.arange(model.n0))  # orbit labels do not enter recovery
+        found = charts(crystals, range(len(thetas)), model.molecule)
         for n in sizes:
             if len(thetas) >= n:
                 tally[n][0] += count(found, list(range(n))).count == len(ensembles[k]["free"])

@@ -181,7 +181,7 @@ def rigid_counts(structures_h5, groups_csv, members: list[Group], references: di
     sizes = {key: v["rigid_n"] for key, v in out.items() if v["rigid_count"] is not None}
     if sizes:
         model = CrystalModel(molecule, references["spacegroup"])
-        checks = rigid.check_on_references(model, references, reference_orbits(structures), set(sizes.values()))
+        checks = rigid.check_on_references(model, references, set(sizes.values()))
         for key, n in sizes.items():
             out[key].update(rigid_exact=checks[n][0], rigid_checked=checks[n][1])
         log(f"  rigid-body count exact on " + ", ".join(f"{e} of {c} references at n = {n}"
